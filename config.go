@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+)
+
+// config is everything the service reads from its environment. Each field's
+// variable and default are in README.md's configuration table.
+type config struct {
+	addr            string
+	redisURL        string
+	redisTimeout    time.Duration
+	ttl             time.Duration
+	stale           time.Duration
+	scope           cache.Scope
+	prefix          string
+	memoryEntries   int
+	originDelay     time.Duration
+	originTimeout   time.Duration
+	adminToken      string
+	maxQueryLen     int
+	logLevel        slog.Level
+	logJSON         bool
+	shutdownTimeout time.Duration
+}
+
+// loadConfig reads and validates the environment. Every problem is reported
+// at once, each naming its variable, so a bad deployment fails at start with
+// a message that says what to fix.
+func loadConfig(getenv func(string) string) (config, error) {
+	p := envParser{getenv: getenv}
+	c := config{
+		addr:            p.str("ADDR", ":8080"),
+		redisURL:        p.str("REDIS_URL", ""),
+		redisTimeout:    p.duration("REDIS_TIMEOUT", 250*time.Millisecond, true),
+		ttl:             p.duration("CACHE_TTL", 5*time.Second, true),
+		stale:           p.duration("CACHE_STALE", 0, false),
+		prefix:          p.str("CACHE_KEY_PREFIX", "gqlcache"),
+		memoryEntries:   p.positiveInt("CACHE_MEMORY_ENTRIES", 100_000),
+		originDelay:     p.duration("ORIGIN_DELAY", 0, false),
+		originTimeout:   p.duration("ORIGIN_TIMEOUT", 10*time.Second, true),
+		adminToken:      p.str("ADMIN_TOKEN", ""),
+		maxQueryLen:     p.positiveInt("MAX_QUERY_LENGTH", 4096),
+		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
+	}
+	if port := getenv("PORT"); port != "" && getenv("ADDR") == "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			p.fail("PORT", port, "a port number from 0 to 65535")
+		} else {
+			c.addr = ":" + port
+		}
+	}
+	switch v := strings.ToLower(p.str("CACHE_SCOPE", "public")); v {
+	case "public":
+		c.scope = cache.ScopePublic
+	case "private":
+		c.scope = cache.ScopePrivate
+	default:
+		p.fail("CACHE_SCOPE", v, "public or private")
+	}
+	if err := cache.ValidatePrefix(c.prefix); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("CACHE_KEY_PREFIX: %w", err))
+	}
+	if c.redisURL != "" {
+		if u, err := url.Parse(c.redisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			// The value may carry a password, so it is not echoed.
+			p.errs = append(p.errs, errors.New("REDIS_URL: want redis://[user:password@]host:port[/db] or rediss://..."))
+		}
+	}
+	if err := c.logLevel.UnmarshalText([]byte(p.str("LOG_LEVEL", "info"))); err != nil {
+		p.fail("LOG_LEVEL", getenv("LOG_LEVEL"), "debug, info, warn or error")
+	}
+	switch v := strings.ToLower(p.str("LOG_FORMAT", "text")); v {
+	case "text":
+	case "json":
+		c.logJSON = true
+	default:
+		p.fail("LOG_FORMAT", v, "text or json")
+	}
+	return c, errors.Join(p.errs...)
+}
+
+type envParser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *envParser) fail(name, value, want string) {
+	p.errs = append(p.errs, fmt.Errorf("%s: invalid value %q: want %s", name, value, want))
+}
+
+func (p *envParser) str(name, def string) string {
+	if v := p.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *envParser) duration(name string, def time.Duration, positive bool) time.Duration {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		p.fail(name, v, "a duration such as 250ms, 5s or 1m")
+	case positive && d <= 0:
+		p.fail(name, v, "a duration above zero")
+	case d < 0:
+		p.fail(name, v, "a duration of zero or more")
+	}
+	return d
+}
+
+func (p *envParser) positiveInt(name string, def int) int {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		p.fail(name, v, "a whole number above zero")
+	}
+	return n
+}

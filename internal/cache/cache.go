@@ -1,0 +1,515 @@
+// Package cache is the caching core shared by the GraphQL and REST front
+// doors: key derivation, stored entries and their freshness, request
+// coalescing, stale serving, invalidation and the policy for a failing store
+// or origin. It knows nothing of GraphQL or HTTP; per-request facts (who is
+// asking, whether the client wants revalidation) arrive in the context.
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Source says where an answer came from.
+type Source uint8
+
+// The sources of an answer.
+const (
+	SourceCache  Source = iota + 1 // the store
+	SourceOrigin                   // the origin, during this request
+)
+
+// Scope says who may share a cached answer.
+type Scope uint8
+
+// The scopes.
+const (
+	ScopePublic  Scope = iota // one entry for every caller
+	ScopePrivate              // one entry per caller; no caller, no caching
+)
+
+// Policy is how one field is cached.
+type Policy struct {
+	// TTL is how long an answer stays fresh. Zero or less: never stored.
+	TTL   time.Duration
+	Scope Scope
+}
+
+// Query names one cacheable answer: a field's schema coordinate (such as
+// "Query.data"), its arguments after coercion, and the field's policy.
+// Equal fields and arguments share one entry, whichever door they came in by.
+type Query struct {
+	Field  string
+	Args   map[string]any
+	Policy Policy
+}
+
+// Loader fetches fresh data from the origin on a miss. It must return one
+// JSON value; the bytes are stored and served unchanged.
+type Loader func(ctx context.Context) ([]byte, error)
+
+// Errors a Get returns when the origin cannot answer and no stale copy
+// exists. The origin's own error is wrapped beneath them.
+var (
+	ErrOriginUnavailable = errors.New("origin unavailable")
+	ErrOriginTimeout     = errors.New("origin timed out")
+)
+
+// Result is one answer with what a client needs to judge its freshness.
+type Result struct {
+	Data       []byte    // the origin's JSON, unchanged
+	CachedAt   time.Time // when the origin produced it (millisecond precision)
+	FreshUntil time.Time
+	ServedAt   time.Time
+	Source     Source
+	Stale      bool   // served past FreshUntil
+	Stored     bool   // the answer is in the store (false: fetched for this caller only)
+	Collapsed  bool   // a fill started by another request supplied it
+	ID         uint64 // identifies the stored write; equal IDs mean equal data and CachedAt
+}
+
+// ExpiresIn is the whole seconds of freshness left, rounded up, never negative.
+func (r Result) ExpiresIn() int {
+	left := r.FreshUntil.Sub(r.ServedAt)
+	if left <= 0 {
+		return 0
+	}
+	return int((left + time.Second - 1) / time.Second)
+}
+
+// MaxAge is the answer's freshness lifetime in whole seconds, rounded up.
+func (r Result) MaxAge() int {
+	return int((r.FreshUntil.Sub(r.CachedAt) + time.Second - 1) / time.Second)
+}
+
+// Age is the whole seconds since the origin produced the answer.
+func (r Result) Age() int {
+	return max(0, int(r.ServedAt.Sub(r.CachedAt)/time.Second))
+}
+
+// Options configures a Cache. The zero value of every field is usable.
+type Options struct {
+	// Prefix starts every key; several deployments may share one Redis under
+	// different prefixes. Default "gqlcache". See ValidatePrefix.
+	Prefix string
+	// Stale is how long past its freshness an entry is still served, while
+	// one background refresh runs or when the origin fails. Zero: never.
+	Stale time.Duration
+	// OriginTimeout bounds one origin call. Default 10s.
+	OriginTimeout time.Duration
+	// LeaseTTL is how long one process may hold a key's fill lease, so that
+	// processes sharing a store wait for its answer instead of calling the
+	// origin too. It bounds their wait when the holder dies. Default
+	// OriginTimeout.
+	LeaseTTL time.Duration
+	// LeasePoll is how often a process waiting on another's lease looks for
+	// the answer. Default 20ms.
+	LeasePoll time.Duration
+	// BreakerFailures is how many consecutive store failures open the
+	// circuit breaker, after which the store is bypassed (every lookup a
+	// miss) until a probe succeeds. Default 3.
+	BreakerFailures uint32
+	// BreakerCooldown is how long the breaker stays open before it lets one
+	// probe through. Default 1s.
+	BreakerCooldown time.Duration
+	// Registerer receives the cache's metrics. Nil: not registered.
+	Registerer prometheus.Registerer
+	// Logger receives store outages and recoveries. Nil: discarded.
+	Logger *slog.Logger
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+// Cache answers Queries from a Store, filling misses from a Loader.
+// It is safe for concurrent use.
+type Cache struct {
+	store   Store
+	opts    Options
+	m       *metrics
+	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
+	flights singleflight.Group
+	// refreshing holds the keys with a background refresh under way, so a
+	// burst of stale hits starts exactly one.
+	refreshing sync.Map
+	background sync.WaitGroup
+}
+
+// New returns a Cache on store.
+func New(store Store, opts Options) (*Cache, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "gqlcache"
+	}
+	if err := ValidatePrefix(opts.Prefix); err != nil {
+		return nil, err
+	}
+	if opts.Stale < 0 {
+		return nil, errors.New("stale window must not be negative")
+	}
+	if opts.OriginTimeout <= 0 {
+		opts.OriginTimeout = 10 * time.Second
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = opts.OriginTimeout
+	}
+	if opts.LeasePoll <= 0 {
+		opts.LeasePoll = 20 * time.Millisecond
+	}
+	if opts.BreakerFailures == 0 {
+		opts.BreakerFailures = 3
+	}
+	if opts.BreakerCooldown <= 0 {
+		opts.BreakerCooldown = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Cache{store: store, opts: opts, m: newMetrics(opts.Registerer)}
+	c.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:    "store",
+		Timeout: opts.BreakerCooldown,
+		ReadyToTrip: func(n gobreaker.Counts) bool {
+			return n.ConsecutiveFailures >= opts.BreakerFailures
+		},
+		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, ErrNotFound) },
+		// A caller that gave up says nothing about the store's health.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateClosed {
+				c.m.breakerOpen.Set(0)
+				opts.Logger.Info("store recovered; cache back in use", "store", store.Describe())
+				return
+			}
+			c.m.breakerOpen.Set(1)
+			if from == gobreaker.StateClosed {
+				opts.Logger.Warn("store failing; serving from the origin until it recovers", "store", store.Describe())
+			}
+		},
+	})
+	return c, nil
+}
+
+// Describe names the store behind the cache.
+func (c *Cache) Describe() string { return c.store.Describe() }
+
+// Ready reports whether the store answers. A cache whose store is down still
+// serves (from the origin), so callers decide what readiness means.
+func (c *Cache) Ready(ctx context.Context) error { return c.store.Ping(ctx) }
+
+// Close waits for background refreshes to finish.
+func (c *Cache) Close() { c.background.Wait() }
+
+// Get answers q from the store when it holds a fresh entry, serves a stale
+// one while refreshing it in the background, and otherwise fills the entry
+// from load, once per key however many requests miss together.
+func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
+	caller := callerFrom(ctx)
+	if q.Policy.TTL <= 0 || (q.Policy.Scope == ScopePrivate && caller == "") {
+		return c.uncached(ctx, load)
+	}
+	key, err := c.key(q, caller)
+	if err != nil {
+		return Result{}, err
+	}
+	revalidate := revalidateFrom(ctx)
+	if !revalidate {
+		now := c.opts.Now()
+		if seen := c.lookup(ctx, key); seen.found {
+			switch {
+			case now.Before(seen.e.freshUntil):
+				c.m.hits.Inc()
+				return c.result(seen.e, SourceCache, false), nil
+			case now.Before(seen.e.staleUntil):
+				c.m.staleServed.Inc()
+				c.refresh(ctx, key, q.Policy, load)
+				return c.result(seen.e, SourceCache, true), nil
+			}
+		}
+	}
+	c.m.misses.Inc()
+	return c.await(ctx, key, q.Policy, load, revalidate)
+}
+
+// Invalidate removes q's entry and reports whether there was one. A fill
+// that started before it cannot store its older answer afterwards: the
+// tombstone it leaves changes the stamp that fill's conditional write expects.
+func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
+	key, err := c.key(q, callerFrom(ctx))
+	if err != nil {
+		return false, err
+	}
+	c.flights.Forget(key)
+	// The tombstone must outlive any fill already under way: one that waited
+	// out a lease, then spent the whole origin timeout.
+	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
+	tomb := newEntry(kindTombstone, nil, c.opts.Now(), 0, 0)
+	existed, err := c.store.Replace(ctx, key, tomb.encode(), life)
+	if err != nil {
+		c.m.storeErrors.WithLabelValues("invalidate").Inc()
+		return false, fmt.Errorf("invalidate: %w", err)
+	}
+	return existed, nil
+}
+
+func (c *Cache) key(q Query, caller string) (string, error) {
+	var callerHash string
+	if q.Policy.Scope == ScopePrivate {
+		callerHash = HashCredential(caller)
+	}
+	return deriveKey(c.opts.Prefix, q.Field, q.Args, callerHash)
+}
+
+// fill is what one flight produces for everyone waiting on it.
+type fill struct {
+	e      entry
+	source Source
+	stale  bool
+	stored bool
+}
+
+func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, revalidate bool) (Result, error) {
+	flight := key
+	if revalidate {
+		// A revalidation must not be answered by a flight that re-reads the
+		// store, so it flies apart from ordinary misses.
+		flight += "\x00revalidate"
+	}
+	leader := false
+	ch := c.flights.DoChan(flight, func() (any, error) {
+		leader = true
+		// The fill outlives this caller: others may be waiting on it.
+		return c.fill(context.WithoutCancel(ctx), key, p, load, !revalidate)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Result{}, r.Err
+		}
+		f := r.Val.(fill)
+		if !leader {
+			c.m.coalesced.Inc()
+		}
+		if f.stale {
+			c.m.staleServed.Inc()
+		}
+		res := c.result(f.e, f.source, f.stale)
+		res.Stored = f.stored
+		res.Collapsed = !leader
+		return res, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// refresh starts one background fill for a stale key unless one is running.
+func (c *Cache) refresh(ctx context.Context, key string, p Policy, load Loader) {
+	if _, busy := c.refreshing.LoadOrStore(key, struct{}{}); busy {
+		return
+	}
+	base := context.WithoutCancel(ctx)
+	c.background.Go(func() {
+		defer c.refreshing.Delete(key)
+		<-c.flights.DoChan(key, func() (any, error) {
+			return c.fill(base, key, p, load, true)
+		})
+	})
+}
+
+// fill runs once per flight: it re-reads the store (a flight only dedupes
+// calls that overlap, so an earlier one may have just stored the answer),
+// takes the key's lease so other processes wait rather than call the origin
+// too, calls the origin and stores the answer unless the key changed since
+// it was read.
+func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, recheck bool) (fill, error) {
+	cur := c.lookup(ctx, key)
+	if recheck && cur.found && c.opts.Now().Before(cur.e.freshUntil) {
+		return fill{e: cur.e, source: SourceCache, stored: true}, nil
+	}
+	leaseKey := key + ":lease"
+	token := strconv.FormatUint(newEntry(0, nil, time.Time{}, 0, 0).nonce, 36)
+	leased, waited, ok := c.lease(ctx, key, leaseKey, token, cur.stamp)
+	if ok {
+		return fill{e: waited, source: SourceCache, stored: true}, nil
+	}
+	if leased {
+		defer func() {
+			if err := c.store.Release(ctx, leaseKey, token); err != nil {
+				c.m.storeErrors.WithLabelValues("release").Inc()
+			}
+		}()
+	}
+	data, err := c.fetch(ctx, load)
+	if err != nil {
+		if cur.found && c.opts.Now().Before(cur.e.staleUntil) {
+			return fill{e: cur.e, source: SourceCache, stale: true, stored: true}, nil
+		}
+		return fill{}, err
+	}
+	e := newEntry(kindData, data, c.opts.Now(), p.TTL, c.opts.Stale)
+	stored, err := guard(c, "set", func() (bool, error) {
+		return c.store.CompareAndSet(ctx, key, cur.stamp, e.encode(), p.TTL+c.opts.Stale)
+	})
+	return fill{e: e, source: SourceOrigin, stored: err == nil && stored}, nil
+}
+
+// lease takes the key's fill lease. While another process holds it, it waits
+// for that process's answer to appear (a value whose stamp differs from the
+// one seen), trying again for the lease each round so that a holder that
+// gave up or died frees the way. A failing store is no reason to wait.
+func (c *Cache) lease(ctx context.Context, key, leaseKey, token string, seen []byte) (leased bool, e entry, ok bool) {
+	deadline := time.NewTimer(c.opts.LeaseTTL)
+	defer deadline.Stop()
+	tick := time.NewTicker(c.opts.LeasePoll)
+	defer tick.Stop()
+	for waited := false; ; waited = true {
+		got, err := guard(c, "lease", func() (bool, error) {
+			return c.store.Lease(ctx, leaseKey, token, c.opts.LeaseTTL)
+		})
+		if err != nil || got {
+			return got, entry{}, false
+		}
+		if !waited {
+			c.m.leaseWaits.Inc()
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return false, entry{}, false
+		}
+		if l := c.lookup(ctx, key); l.found && string(l.stamp) != string(seen) && c.opts.Now().Before(l.e.freshUntil) {
+			return false, l.e, true
+		}
+	}
+}
+
+// fetch calls the origin under its own timeout and checks that the answer
+// is one JSON value, since it is served without re-encoding.
+func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.OriginTimeout)
+	defer cancel()
+	c.m.originFetches.Inc()
+	start := time.Now()
+	data, err := load(ctx)
+	c.m.originSeconds.Observe(time.Since(start).Seconds())
+	if err == nil && !json.Valid(data) {
+		err = errors.New("origin answered with invalid JSON")
+	}
+	switch {
+	case err == nil:
+		return data, nil
+	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+		c.m.originErrors.WithLabelValues("timeout").Inc()
+		return nil, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
+	default:
+		c.m.originErrors.WithLabelValues("error").Inc()
+		return nil, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
+	}
+}
+
+// uncached answers without touching the store: a private field with no
+// caller to key it by, or a field whose policy forbids storing.
+func (c *Cache) uncached(ctx context.Context, load Loader) (Result, error) {
+	c.m.uncached.Inc()
+	data, err := c.fetch(ctx, load)
+	if err != nil {
+		return Result{}, err
+	}
+	now := c.opts.Now().Truncate(time.Millisecond)
+	return Result{Data: data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin}, nil
+}
+
+func (c *Cache) result(e entry, src Source, stale bool) Result {
+	return Result{
+		Data:       e.data,
+		CachedAt:   e.cachedAt,
+		FreshUntil: e.freshUntil,
+		ServedAt:   c.opts.Now(),
+		Source:     src,
+		Stale:      stale,
+		Stored:     true,
+		ID:         e.nonce,
+	}
+}
+
+// lookup is one read of a key. A value that does not decode counts as
+// corrupt and reads as a miss, but its stamp is kept so the next fill
+// overwrites it.
+type lookup struct {
+	e     entry
+	stamp []byte
+	found bool // e holds data (not a tombstone)
+}
+
+func (c *Cache) lookup(ctx context.Context, key string) lookup {
+	raw, err := guard(c, "get", func() ([]byte, error) { return c.store.Get(ctx, key) })
+	if err != nil {
+		return lookup{}
+	}
+	l := lookup{stamp: stampOf(raw)}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		c.m.corrupt.Inc()
+		return l
+	}
+	l.e, l.found = e, e.kind == kindData
+	return l
+}
+
+// guard runs one store operation through the circuit breaker. While the
+// breaker is open the operation is not attempted and fails at once, so an
+// unreachable store costs nothing per request.
+func guard[T any](c *Cache, op string, f func() (T, error)) (T, error) {
+	var zero T
+	done, err := c.breaker.Allow()
+	if err != nil {
+		c.m.storeErrors.WithLabelValues(op).Inc()
+		return zero, err
+	}
+	v, err := f()
+	done(err)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		c.m.storeErrors.WithLabelValues(op).Inc()
+	}
+	return v, err
+}
+
+type ctxKey int
+
+const (
+	callerKey ctxKey = iota
+	revalidateKey
+)
+
+// WithCaller returns a context naming the caller by its credential (such as
+// an Authorization header). Only private fields use it, through a hash.
+func WithCaller(ctx context.Context, credential string) context.Context {
+	return context.WithValue(ctx, callerKey, credential)
+}
+
+// WithRevalidate returns a context whose Gets skip the stored copy and fetch
+// (coalesced), as a client's Cache-Control: no-cache asks.
+func WithRevalidate(ctx context.Context) context.Context {
+	return context.WithValue(ctx, revalidateKey, true)
+}
+
+func callerFrom(ctx context.Context) string {
+	s, _ := ctx.Value(callerKey).(string)
+	return s
+}
+
+func revalidateFrom(ctx context.Context) bool {
+	b, _ := ctx.Value(revalidateKey).(bool)
+	return b
+}

@@ -1,0 +1,88 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// MemoryStore is the embedded, in-process Store: bounded in entries and
+// honouring each entry's ttl. It serves a single process, so its leases
+// always succeed (the process's own coalescing already dedupes loads).
+type MemoryStore struct {
+	c   *otter.Cache[string, memoryValue]
+	max int
+}
+
+type memoryValue struct {
+	b   []byte
+	ttl time.Duration
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns a store holding at most maxEntries values; when full
+// it evicts those least likely to be used again (otter's W-TinyLFU).
+func NewMemoryStore(maxEntries int) (*MemoryStore, error) {
+	c, err := otter.New(&otter.Options[string, memoryValue]{
+		MaximumSize: maxEntries,
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, memoryValue]) time.Duration {
+			return e.Value.ttl
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memory store: %w", err)
+	}
+	return &MemoryStore{c: c, max: maxEntries}, nil
+}
+
+// Get implements Store.
+func (m *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
+	v, ok := m.c.GetIfPresent(key)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return v.b, nil
+}
+
+// CompareAndSet implements Store.
+func (m *MemoryStore) CompareAndSet(_ context.Context, key string, stamp, value []byte, ttl time.Duration) (bool, error) {
+	wrote := false
+	m.c.Compute(key, func(old memoryValue, found bool) (memoryValue, otter.ComputeOp) {
+		var cur []byte
+		if found {
+			cur = stampOf(old.b)
+		}
+		if !bytes.Equal(cur, stamp) {
+			return old, otter.CancelOp
+		}
+		wrote = true
+		return memoryValue{b: value, ttl: ttl}, otter.WriteOp
+	})
+	return wrote, nil
+}
+
+// Replace implements Store.
+func (m *MemoryStore) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	_, inserted := m.c.Set(key, memoryValue{b: value, ttl: ttl})
+	return !inserted, nil
+}
+
+// Lease implements Store.
+func (m *MemoryStore) Lease(context.Context, string, string, time.Duration) (bool, error) {
+	return true, nil
+}
+
+// Release implements Store.
+func (m *MemoryStore) Release(context.Context, string, string) error { return nil }
+
+// Ping implements Store.
+func (m *MemoryStore) Ping(context.Context) error { return nil }
+
+// Describe implements Store.
+func (m *MemoryStore) Describe() string {
+	return fmt.Sprintf("memory (in-process, at most %d entries)", m.max)
+}

@@ -1,0 +1,49 @@
+package cache
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the cache's Prometheus collectors. Names follow Prometheus
+// conventions: a namespace, units in the name, _total on counters.
+type metrics struct {
+	hits, misses, staleServed, coalesced, leaseWaits, corrupt, uncached prometheus.Counter
+	originFetches                                                       prometheus.Counter
+	originErrors                                                        *prometheus.CounterVec
+	originSeconds                                                       prometheus.Histogram
+	storeErrors                                                         *prometheus.CounterVec
+	breakerOpen                                                         prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	const ns = "gqlcache"
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help})
+	}
+	m := &metrics{
+		hits:          counter("cache_hits_total", "Answers served fresh from the store."),
+		misses:        counter("cache_misses_total", "Requests that found no fresh entry and waited for a fill."),
+		staleServed:   counter("cache_stale_served_total", "Answers served past their freshness (stale-while-revalidate or stale-if-error)."),
+		coalesced:     counter("cache_coalesced_waits_total", "Misses that joined a fill already in flight in this process instead of calling the origin."),
+		leaseWaits:    counter("cache_lease_waits_total", "Fills that waited for another process holding the key's lease."),
+		corrupt:       counter("cache_corrupt_entries_total", "Stored values that did not decode and were treated as misses."),
+		uncached:      counter("cache_uncached_total", "Answers fetched but never stored (private fields without a caller)."),
+		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
+		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout or error).",
+		}, []string{"reason"}),
+		originSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Name: "origin_fetch_duration_seconds", Help: "Time the origin took to answer.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "store_errors_total", Help: "Store operations that failed or were refused by the open circuit breaker, by operation.",
+		}, []string{"op"}),
+		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "store_breaker_open", Help: "1 while the store's circuit breaker is open or half-open (the store is being bypassed), else 0.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.hits, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached,
+			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen)
+	}
+	return m
+}

@@ -1,0 +1,46 @@
+// Package origin is where fresh data comes from on a cache miss: the
+// expensive "database" the cache stands in front of.
+package origin
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// An Origin answers a query with one JSON value. Implementations must honour
+// ctx: the cache bounds every call with its origin timeout.
+type Origin interface {
+	Fetch(ctx context.Context, query string) ([]byte, error)
+}
+
+// Generator is the built-in origin, the original service's stand-in for a
+// database: it answers "Hello, this is fresh data at <time>" after an
+// optional delay that plays the part of an expensive query.
+type Generator struct {
+	// Delay is how long every answer takes. Zero: at once.
+	Delay time.Duration
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+var _ Origin = Generator{}
+
+// Fetch implements Origin. The query does not change the answer, as in the
+// original service, but it does select the cache entry.
+func (g Generator) Fetch(ctx context.Context, _ string) ([]byte, error) {
+	if g.Delay > 0 {
+		t := time.NewTimer(g.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	return json.Marshal("Hello, this is fresh data at " + now().UTC().Format(time.RFC3339Nano))
+}

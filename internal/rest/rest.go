@@ -1,0 +1,255 @@
+// Package rest is the REST shim for legacy callers of the original Flask
+// service: GET /data?query=X answers from the same cache entry as the
+// GraphQL field data(query: "X"), in the original JSON shape, with the
+// standard HTTP caching headers (Cache-Control, Age, ETag, Cache-Status).
+package rest
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/gqlscalar"
+	"github.com/gqlcache/gqlcache/internal/origin"
+)
+
+// Error codes in REST error bodies; the same words as GraphQL's extensions.code.
+const (
+	codeBadRequest        = "BAD_REQUEST"
+	codeUnauthorized      = "UNAUTHORIZED"
+	codeOriginUnavailable = "ORIGIN_UNAVAILABLE"
+	codeOriginTimeout     = "ORIGIN_TIMEOUT"
+	codeInternal          = "INTERNAL_SERVER_ERROR"
+)
+
+// Options configures the shim.
+type Options struct {
+	Cache  *cache.Cache
+	Origin origin.Origin
+	// Field is the schema coordinate the shim stands for ("Query.data"), and
+	// Policy that field's policy, so both doors share entries.
+	Field  string
+	Policy cache.Policy
+	// MaxQueryLen bounds the query parameter in bytes. Zero: 4096.
+	MaxQueryLen int
+	// AdminToken authorises DELETE. Empty: DELETE is always refused.
+	AdminToken string
+	// CacheName names this cache in Cache-Status headers. Empty: "gqlcache".
+	CacheName string
+}
+
+// Handler serves /data.
+type Handler struct{ o Options }
+
+// New returns the shim's handler.
+func New(o Options) *Handler {
+	if o.MaxQueryLen <= 0 {
+		o.MaxQueryLen = 4096
+	}
+	if o.CacheName == "" {
+		o.CacheName = "gqlcache"
+	}
+	return &Handler{o: o}
+}
+
+// Get answers GET /data?query=X.
+func (h *Handler) Get() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := h.parse(r.URL.RawQuery)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
+		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(q), func(ctx context.Context) ([]byte, error) {
+			return h.o.Origin.Fetch(ctx, q)
+		})
+		if err != nil {
+			writeOriginError(w, r, err)
+			return
+		}
+		hdr := w.Header()
+		hdr.Set("Cache-Control", h.cacheControl(res))
+		hdr.Set("Age", strconv.Itoa(res.Age()))
+		hdr.Set("Cache-Status", h.cacheStatus(res))
+		if res.Stored {
+			etag := `W/"` + strconv.FormatUint(res.ID, 36) + `"`
+			hdr.Set("ETag", etag)
+			if matches(r.Header.Get("If-None-Match"), etag) {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		}
+		hdr.Set("Content-Type", "application/json")
+		_, _ = w.Write(body(res))
+	})
+}
+
+// Delete answers DELETE /data?query=X: it invalidates the entry, for a
+// caller holding the admin token.
+func (h *Handler) Delete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.authorised(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gqlcache"`)
+			writeError(w, http.StatusUnauthorized, codeUnauthorized, "a valid admin bearer token is required")
+			return
+		}
+		q, err := h.parse(r.URL.RawQuery)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
+		existed, err := h.o.Cache.Invalidate(r.Context(), h.cacheQuery(q))
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, codeInternal, "the cache store is unavailable; nothing was invalidated")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"invalidated":%t}`+"\n", existed)
+	})
+}
+
+func (h *Handler) authorised(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && h.o.AdminToken != "" &&
+		subtle.ConstantTimeCompare([]byte(token), []byte(h.o.AdminToken)) == 1
+}
+
+func (h *Handler) cacheQuery(q string) cache.Query {
+	return cache.Query{Field: h.o.Field, Args: map[string]any{"query": q}, Policy: h.o.Policy}
+}
+
+// parse reads the one parameter the shim knows. The original service keyed
+// on the whole path with its query string, so two URLs that differ in
+// meaning never shared an entry; here every parameter but query is refused
+// rather than silently ignored, and parameter order cannot matter.
+func (h *Handler) parse(raw string) (string, error) {
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", errors.New("the query string is malformed")
+	}
+	for name := range vals {
+		if name != "query" {
+			return "", fmt.Errorf("unknown parameter %q: only query is accepted", name)
+		}
+	}
+	qs := vals["query"]
+	switch {
+	case len(qs) == 0:
+		return "", errors.New("missing parameter query")
+	case len(qs) > 1:
+		return "", errors.New("parameter query must be given once")
+	case !utf8.ValidString(qs[0]):
+		return "", errors.New("parameter query must be valid UTF-8")
+	case len(qs[0]) > h.o.MaxQueryLen:
+		return "", fmt.Errorf("parameter query is longer than %d bytes", h.o.MaxQueryLen)
+	}
+	return qs[0], nil
+}
+
+func (h *Handler) cacheControl(res cache.Result) string {
+	switch {
+	case !res.Stored:
+		return "no-store"
+	case h.o.Policy.Scope == cache.ScopePrivate:
+		return "private, max-age=" + strconv.Itoa(res.MaxAge())
+	default:
+		return "public, max-age=" + strconv.Itoa(res.MaxAge())
+	}
+}
+
+// cacheStatus describes what the cache did, in RFC 9211's terms.
+func (h *Handler) cacheStatus(res cache.Result) string {
+	var b strings.Builder
+	b.WriteString(h.o.CacheName)
+	switch {
+	case res.Source == cache.SourceCache:
+		ttl := int(res.FreshUntil.Sub(res.ServedAt).Seconds())
+		if !res.Stale {
+			ttl = res.ExpiresIn()
+		}
+		b.WriteString("; hit; ttl=")
+		b.WriteString(strconv.Itoa(ttl))
+		if res.Collapsed {
+			b.WriteString("; collapsed")
+		}
+	case !res.Stored && res.ID == 0:
+		b.WriteString("; fwd=bypass")
+	default:
+		b.WriteString("; fwd=uri-miss")
+		if res.Collapsed {
+			b.WriteString("; collapsed")
+		}
+		if res.Stored {
+			b.WriteString("; stored")
+		}
+	}
+	return b.String()
+}
+
+// body is the original service's JSON shape. The data is the origin's JSON,
+// written as stored.
+func body(res cache.Result) []byte {
+	src := "cache"
+	if res.Source == cache.SourceOrigin {
+		src = "database"
+	}
+	b := make([]byte, 0, len(res.Data)+96)
+	b = append(b, `{"source":"`...)
+	b = append(b, src...)
+	b = append(b, `","data":`...)
+	b = append(b, res.Data...)
+	b = append(b, `,"cached_at":"`...)
+	b = res.CachedAt.UTC().AppendFormat(b, gqlscalar.TimeLayout)
+	b = append(b, `","expires_in_seconds":`...)
+	b = strconv.AppendInt(b, int64(res.ExpiresIn()), 10)
+	b = append(b, "}\n"...)
+	return b
+}
+
+// matches reports whether an If-None-Match header names etag, by the weak
+// comparison RFC 9110 prescribes for it.
+func matches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+func writeOriginError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, cache.ErrOriginTimeout):
+		writeError(w, http.StatusGatewayTimeout, codeOriginTimeout, "the origin did not answer in time")
+	case errors.Is(err, cache.ErrOriginUnavailable):
+		writeError(w, http.StatusBadGateway, codeOriginUnavailable, "the origin is unavailable")
+	case r.Context().Err() != nil:
+		// The client left; nobody reads this.
+		return
+	default:
+		writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}{msg, code})
+}

@@ -1,0 +1,161 @@
+// Command gqlcache serves data(query) over GraphQL and a REST shim from a
+// Redis cache (or an in-process one) in front of an expensive origin, with
+// honest freshness metadata on every answer.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gqlcache/gqlcache/graph"
+	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/resolvers"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "gqlcache: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole service: configuration, wiring, serving and graceful
+// shutdown. It returns when ctx ends or a signal arrives (after shutting
+// down) or when the server cannot serve.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s\n\nConfigured by environment variables; see README.md.\n", args[0])
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: configuration is by environment variables", fs.Args())
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stdout)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	c, err := cache.New(store, cache.Options{
+		Prefix:        cfg.prefix,
+		Stale:         cfg.stale,
+		OriginTimeout: cfg.originTimeout,
+		Registerer:    reg,
+		Logger:        logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	policies, err := resolvers.NewPolicies(graph.NewExecutableSchema(graph.Config{}).Schema(),
+		cache.Policy{TTL: cfg.ttl, Scope: cfg.scope})
+	if err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	srv := &http.Server{
+		Handler: newServer(deps{
+			cfg:      cfg,
+			cache:    c,
+			origin:   origin.Generator{Delay: cfg.originDelay},
+			policies: policies,
+			registry: reg,
+			logger:   logger,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		// A miss may wait out another process's lease and then the origin.
+		WriteTimeout: 2*cfg.originTimeout + 5*time.Second,
+		IdleTimeout:  60 * time.Second,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "store", c.Describe(),
+		"ttl", cfg.ttl.String(), "stale", cfg.stale.String(), "prefix", cfg.prefix)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore returns Redis when REDIS_URL is set and the embedded memory
+// store otherwise. An unreachable Redis does not stop the start: the cache
+// fails open and serves from the origin until Redis answers.
+func openStore(ctx context.Context, cfg config, logger *slog.Logger) (cache.Store, func(), error) {
+	if cfg.redisURL == "" {
+		s, err := cache.NewMemoryStore(cfg.memoryEntries)
+		return s, func() {}, err
+	}
+	opt, err := redis.ParseURL(cfg.redisURL)
+	if err != nil {
+		return nil, nil, errors.New("REDIS_URL: cannot be parsed as a redis:// or rediss:// URL")
+	}
+	// Short timeouts and one retry: a slow Redis must cost a request little,
+	// since a miss is always an acceptable answer.
+	opt.DialTimeout = cfg.redisTimeout
+	opt.ReadTimeout = cfg.redisTimeout
+	opt.WriteTimeout = cfg.redisTimeout
+	opt.PoolTimeout = cfg.redisTimeout
+	opt.MaxRetries = 1
+	rdb := redis.NewClient(opt)
+	store := cache.NewRedisStore(rdb, fmt.Sprintf("%s db %d", opt.Addr, opt.DB))
+	if err := store.Ping(ctx); err != nil {
+		logger.Warn("redis unreachable at start; serving from the origin until it answers", "store", store.Describe(), "err", err)
+	}
+	return store, func() { _ = rdb.Close() }, nil
+}
