@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	logger := newLogger(cfg, stdout)
+	redis.SetLogger(redisLog{logger})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -133,29 +134,32 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// redisLog sends go-redis's own messages (refused dials, pool events) to the
+// service log at debug level: the cache already counts store errors and logs
+// outages once, when its breaker opens.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
 // openStore returns Redis when REDIS_URL is set and the embedded memory
 // store otherwise. An unreachable Redis does not stop the start: the cache
 // fails open and serves from the origin until Redis answers.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger) (cache.Store, func(), error) {
 	if cfg.redisURL == "" {
 		s, err := cache.NewMemoryStore(cfg.memoryEntries)
-		return s, func() {}, err
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { _ = s.Close() }, nil
 	}
-	opt, err := redis.ParseURL(cfg.redisURL)
+	s, err := cache.OpenRedis(cfg.redisURL, cfg.redisTimeout)
 	if err != nil {
-		return nil, nil, errors.New("REDIS_URL: cannot be parsed as a redis:// or rediss:// URL")
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// Short timeouts and one retry: a slow Redis must cost a request little,
-	// since a miss is always an acceptable answer.
-	opt.DialTimeout = cfg.redisTimeout
-	opt.ReadTimeout = cfg.redisTimeout
-	opt.WriteTimeout = cfg.redisTimeout
-	opt.PoolTimeout = cfg.redisTimeout
-	opt.MaxRetries = 1
-	rdb := redis.NewClient(opt)
-	store := cache.NewRedisStore(rdb, fmt.Sprintf("%s db %d", opt.Addr, opt.DB))
-	if err := store.Ping(ctx); err != nil {
-		logger.Warn("redis unreachable at start; serving from the origin until it answers", "store", store.Describe(), "err", err)
+	if err := s.Ping(ctx); err != nil {
+		logger.Warn("redis unreachable at start; serving from the origin until it answers", "store", s.Describe(), "err", err)
 	}
-	return store, func() { _ = rdb.Close() }, nil
+	return s, func() { _ = s.Close() }, nil
 }

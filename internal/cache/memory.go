@@ -82,6 +82,12 @@ func (m *MemoryStore) Release(context.Context, string, string) error { return ni
 // Ping implements Store.
 func (m *MemoryStore) Ping(context.Context) error { return nil }
 
+// Close stops the store's background maintenance.
+func (m *MemoryStore) Close() error {
+	m.c.StopAllGoroutines()
+	return nil
+}
+
 // Describe implements Store.
 func (m *MemoryStore) Describe() string {
 	return fmt.Sprintf("memory (in-process, at most %d entries)", m.max)

@@ -25,6 +25,25 @@ func NewRedisStore(rdb redis.UniversalClient, desc string) *RedisStore {
 	return &RedisStore{rdb: rdb, desc: desc}
 }
 
+// OpenRedis connects to the Redis that rawURL names (redis:// or rediss://)
+// with every command, dial and pool wait bounded by timeout and at most one
+// retry: a slow Redis must cost a request little, since to the cache a
+// failed store read is only a miss.
+func OpenRedis(rawURL string, timeout time.Duration) (*RedisStore, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		// The URL may carry a password: it is not repeated.
+		return nil, errors.New("cannot parse the Redis URL: want redis://[user:password@]host:port[/db] or rediss://")
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+	opt.MaxRetries = 1
+	opt.DialerRetries = 1
+	return NewRedisStore(redis.NewClient(opt), fmt.Sprintf("%s db %d", opt.Addr, opt.DB)), nil
+}
+
+// Close closes the connection pool.
+func (r *RedisStore) Close() error { return r.rdb.Close() }
+
 // compareAndSet writes ARGV[2] with expiry ARGV[3] ms only when the key's
 // first stampLen bytes equal ARGV[1]; GETRANGE answers "" for a missing key,
 // which is the stamp of "nothing stored".
