@@ -26,9 +26,6 @@ import (
 	"github.com/gqlcache/gqlcache/resolvers"
 )
 
-// dataField is the schema coordinate the REST shim stands for.
-const dataField = "Query.data"
-
 // deps is everything the HTTP surface needs, built once by run.
 type deps struct {
 	cfg      config
@@ -55,8 +52,8 @@ func newServer(d deps) http.Handler {
 	shim := rest.New(rest.Options{
 		Cache:       d.cache,
 		Origin:      d.origin,
-		Field:       dataField,
-		Policy:      d.policies.For(dataField),
+		Field:       resolvers.DataField,
+		Policy:      d.policies.For(resolvers.DataField),
 		MaxQueryLen: d.cfg.maxQueryLen,
 		AdminToken:  d.cfg.adminToken,
 	})
@@ -75,7 +72,9 @@ func newServer(d deps) http.Handler {
 
 func handleGraphQL(d deps) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
-		Resolvers: resolvers.New(d.cache, d.origin, d.policies),
+		Resolvers: resolvers.New(resolvers.Deps{
+			Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken,
+		}),
 	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -58,7 +58,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stdout)
 	redis.SetLogger(redisLog{logger})
+	return serve(ctx, cfg, origin.Generator{Delay: cfg.originDelay}, logger)
+}
 
+// serve wires the service around org and serves until ctx ends.
+func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -88,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler: newServer(deps{
 			cfg:      cfg,
 			cache:    c,
-			origin:   origin.Generator{Delay: cfg.originDelay},
+			origin:   org,
 			policies: policies,
 			registry: reg,
 			logger:   logger,

@@ -15,6 +15,7 @@ const (
 	CodeOriginUnavailable = "ORIGIN_UNAVAILABLE"
 	CodeOriginTimeout     = "ORIGIN_TIMEOUT"
 	CodeForbidden         = "FORBIDDEN"
+	CodeStoreUnavailable  = "STORE_UNAVAILABLE"
 	CodeInternal          = "INTERNAL_SERVER_ERROR"
 )
 
@@ -29,6 +30,8 @@ func PresentError(ctx context.Context, err error) *gqlerror.Error {
 		gerr = coded(CodeOriginTimeout, "the origin did not answer in time")
 	case errors.Is(err, cache.ErrOriginUnavailable):
 		gerr = coded(CodeOriginUnavailable, "the origin is unavailable")
+	case errors.Is(err, cache.ErrStoreUnavailable):
+		gerr = coded(CodeStoreUnavailable, "the cache store is unavailable; nothing was changed")
 	case errors.As(err, &gerr):
 		return graphql.DefaultErrorPresenter(ctx, err)
 	default:

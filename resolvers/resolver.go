@@ -5,33 +5,54 @@ package resolvers
 //go:generate go tool gqlgen generate --config ../gqlgen.yml
 
 import (
+	"context"
+
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/gqlcache/gqlcache/graph/model"
+	"github.com/gqlcache/gqlcache/internal/admin"
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
 
-// Resolver holds the resolvers' dependencies. It is immutable after New, so
-// concurrent requests share it without locks.
-type Resolver struct {
-	cache    *cache.Cache
-	origin   origin.Origin
-	policies *Policies
+// DataField is the schema coordinate of the cached field, which the
+// invalidate mutation and the REST shim address.
+const DataField = "Query.data"
+
+// Deps are the resolvers' dependencies.
+type Deps struct {
+	Cache    *cache.Cache
+	Origin   origin.Origin
+	Policies *Policies
+	// AdminToken authorizes invalidate. Empty: invalidate is always refused.
+	AdminToken string
 }
 
+// Resolver is the root resolver. It is immutable after New, so concurrent
+// requests share it without locks; per-request facts come in the context.
+type Resolver struct{ d Deps }
+
 // New returns the root resolver.
-func New(c *cache.Cache, o origin.Origin, p *Policies) *Resolver {
-	return &Resolver{cache: c, origin: o, policies: p}
-}
+func New(d Deps) *Resolver { return &Resolver{d: d} }
 
 // query builds the cache query for the field being resolved: its schema
 // coordinate, its arguments as gqlgen coerced them (variables substituted,
 // defaults applied) and its policy. Aliases, operation names and whitespace
 // never reach it, so they never change the key.
 func (r *Resolver) query(fc *graphql.FieldContext) cache.Query {
-	f := r.policies.field(fc.Field.Definition)
+	f := r.d.Policies.field(fc.Field.Definition)
 	return cache.Query{Field: f.coordinate, Args: fc.Args, Policy: f.policy}
+}
+
+// dataQuery is the cache query data(query: q) resolves to, for resolvers
+// that address that field from elsewhere.
+func (r *Resolver) dataQuery(q string) cache.Query {
+	return cache.Query{Field: DataField, Args: map[string]any{"query": q}, Policy: r.d.Policies.For(DataField)}
+}
+
+// authorized reports whether the operation's request carries the admin token.
+func (r *Resolver) authorized(ctx context.Context) bool {
+	return admin.Authorized(graphql.GetOperationContext(ctx).Headers.Get("Authorization"), r.d.AdminToken)
 }
 
 func payload(res cache.Result) *model.DataPayload {

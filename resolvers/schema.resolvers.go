@@ -13,10 +13,18 @@ import (
 	"github.com/gqlcache/gqlcache/graph/model"
 )
 
+// Invalidate is the resolver for the invalidate field.
+func (r *mutationResolver) Invalidate(ctx context.Context, query string) (bool, error) {
+	if !r.authorized(ctx) {
+		return false, coded(CodeForbidden, "invalidate needs the admin bearer token")
+	}
+	return r.d.Cache.Invalidate(ctx, r.dataQuery(query))
+}
+
 // Data is the resolver for the data field.
 func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayload, error) {
-	res, err := r.cache.Get(ctx, r.query(graphql.GetFieldContext(ctx)), func(ctx context.Context) ([]byte, error) {
-		return r.origin.Fetch(ctx, query)
+	res, err := r.d.Cache.Get(ctx, r.query(graphql.GetFieldContext(ctx)), func(ctx context.Context) ([]byte, error) {
+		return r.d.Origin.Fetch(ctx, query)
 	})
 	if err != nil {
 		return nil, err
@@ -24,7 +32,13 @@ func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayl
 	return payload(res), nil
 }
 
+// Mutation returns graph.MutationResolver implementation.
+func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

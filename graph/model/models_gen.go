@@ -26,6 +26,9 @@ type DataPayload struct {
 	Stale bool `json:"stale"`
 }
 
+type Mutation struct {
+}
+
 type Query struct {
 }
 

@@ -65,6 +65,10 @@ var (
 	ErrOriginTimeout     = errors.New("origin timed out")
 )
 
+// ErrStoreUnavailable is returned by Invalidate when the store cannot be
+// reached: unlike a read, a lost invalidation cannot fail open.
+var ErrStoreUnavailable = errors.New("cache store unavailable")
+
 // Result is one answer with what a client needs to judge its freshness.
 type Result struct {
 	Data       []byte    // the origin's JSON, unchanged
@@ -255,10 +259,11 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	// out a lease, then spent the whole origin timeout.
 	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
 	tomb := newEntry(kindTombstone, nil, c.opts.Now(), 0, 0)
-	existed, err := c.store.Replace(ctx, key, tomb.encode(), life)
+	existed, err := guard(c, "invalidate", func() (bool, error) {
+		return c.store.Replace(ctx, key, tomb.encode(), life)
+	})
 	if err != nil {
-		c.m.storeErrors.WithLabelValues("invalidate").Inc()
-		return false, fmt.Errorf("invalidate: %w", err)
+		return false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
 	return existed, nil
 }

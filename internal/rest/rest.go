@@ -6,16 +6,17 @@ package rest
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gqlcache/gqlcache/internal/admin"
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
 	"github.com/gqlcache/gqlcache/internal/origin"
@@ -27,6 +28,7 @@ const (
 	codeUnauthorized      = "UNAUTHORIZED"
 	codeOriginUnavailable = "ORIGIN_UNAVAILABLE"
 	codeOriginTimeout     = "ORIGIN_TIMEOUT"
+	codeStoreUnavailable  = "STORE_UNAVAILABLE"
 	codeInternal          = "INTERNAL_SERVER_ERROR"
 )
 
@@ -96,7 +98,7 @@ func (h *Handler) Get() http.Handler {
 // caller holding the admin token.
 func (h *Handler) Delete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.authorised(r) {
+		if !admin.Authorized(r.Header.Get("Authorization"), h.o.AdminToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gqlcache"`)
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, "a valid admin bearer token is required")
 			return
@@ -108,18 +110,12 @@ func (h *Handler) Delete() http.Handler {
 		}
 		existed, err := h.o.Cache.Invalidate(r.Context(), h.cacheQuery(q))
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, codeInternal, "the cache store is unavailable; nothing was invalidated")
+			writeError(w, http.StatusServiceUnavailable, codeStoreUnavailable, "the cache store is unavailable; nothing was invalidated")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = fmt.Fprintf(w, `{"invalidated":%t}`+"\n", existed)
 	})
-}
-
-func (h *Handler) authorised(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && h.o.AdminToken != "" &&
-		subtle.ConstantTimeCompare([]byte(token), []byte(h.o.AdminToken)) == 1
 }
 
 func (h *Handler) cacheQuery(q string) cache.Query {
@@ -171,7 +167,8 @@ func (h *Handler) cacheStatus(res cache.Result) string {
 	b.WriteString(h.o.CacheName)
 	switch {
 	case res.Source == cache.SourceCache:
-		ttl := int(res.FreshUntil.Sub(res.ServedAt).Seconds())
+		// Negative once stale, as RFC 9211 has it.
+		ttl := int(math.Floor(res.FreshUntil.Sub(res.ServedAt).Seconds()))
 		if !res.Stale {
 			ttl = res.ExpiresIn()
 		}
