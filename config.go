@@ -72,7 +72,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.redisURL != "" {
 		if u, err := url.Parse(c.redisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			// The value may carry a password, so it is not echoed.
-			p.errs = append(p.errs, errors.New("REDIS_URL: want redis://[user:password@]host:port[/db] or rediss://..."))
+			p.errs = append(p.errs, errors.New("REDIS_URL: want redis://[user:password@]host:port[/db], or rediss:// for TLS"))
 		}
 	}
 	if err := c.logLevel.UnmarshalText([]byte(p.str("LOG_LEVEL", "info"))); err != nil {

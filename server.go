@@ -3,6 +3,8 @@
 // honest freshness metadata on every answer.
 package main
 
+//go:generate go tool gqlgen generate
+
 import (
 	"context"
 	"errors"

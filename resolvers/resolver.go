@@ -2,8 +2,6 @@
 // each maps its arguments to one cache call and the result to the model.
 package resolvers
 
-//go:generate go tool gqlgen generate --config ../gqlgen.yml
-
 import (
 	"context"
 

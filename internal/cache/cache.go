@@ -6,11 +6,13 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -332,69 +334,84 @@ func (c *Cache) refresh(ctx context.Context, key string, p Policy, load Loader) 
 	})
 }
 
-// fill runs once per flight: it re-reads the store (a flight only dedupes
-// calls that overlap, so an earlier one may have just stored the answer),
-// takes the key's lease so other processes wait rather than call the origin
-// too, calls the origin and stores the answer unless the key changed since
-// it was read.
+// fill runs once per flight. It claims the key: one atomic read of the
+// store that also takes the key's lease if it is free. A flight only dedupes
+// calls that overlap, so the read may find an answer an earlier flight just
+// stored; the lease makes processes sharing the store wait for the one
+// fetching instead of fetching too. It then calls the origin and stores the
+// answer unless the key changed since it was read.
 func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, recheck bool) (fill, error) {
-	cur := c.lookup(ctx, key)
-	if recheck && cur.found && c.opts.Now().Before(cur.e.freshUntil) {
+	token := strconv.FormatUint(rand.Uint64(), 36)
+	cur, leased, done := c.claim(ctx, key, token, recheck)
+	if done {
 		return fill{e: cur.e, source: SourceCache, stored: true}, nil
-	}
-	leaseKey := key + ":lease"
-	token := strconv.FormatUint(newEntry(0, nil, time.Time{}, 0, 0).nonce, 36)
-	leased, waited, ok := c.lease(ctx, key, leaseKey, token, cur.stamp)
-	if ok {
-		return fill{e: waited, source: SourceCache, stored: true}, nil
-	}
-	if leased {
-		defer func() {
-			if err := c.store.Release(ctx, leaseKey, token); err != nil {
-				c.m.storeErrors.WithLabelValues("release").Inc()
-			}
-		}()
 	}
 	data, err := c.fetch(ctx, load)
 	if err != nil {
+		if leased {
+			if _, rerr := guard(c, "release", func() (struct{}, error) {
+				return struct{}{}, c.store.Release(ctx, key, token)
+			}); rerr != nil {
+				c.opts.Logger.Debug("lease release failed; it expires by itself", "err", rerr)
+			}
+		}
 		if cur.found && c.opts.Now().Before(cur.e.staleUntil) {
 			return fill{e: cur.e, source: SourceCache, stale: true, stored: true}, nil
 		}
 		return fill{}, err
 	}
+	if !leased {
+		token = ""
+	}
 	e := newEntry(kindData, data, c.opts.Now(), p.TTL, c.opts.Stale)
-	stored, err := guard(c, "set", func() (bool, error) {
-		return c.store.CompareAndSet(ctx, key, cur.stamp, e.encode(), p.TTL+c.opts.Stale)
+	stored, err := guard(c, "fill", func() (bool, error) {
+		return c.store.Fill(ctx, key, cur.stamp, e.encode(), p.TTL+c.opts.Stale, token)
 	})
 	return fill{e: e, source: SourceOrigin, stored: err == nil && stored}, nil
 }
 
-// lease takes the key's fill lease. While another process holds it, it waits
-// for that process's answer to appear (a value whose stamp differs from the
-// one seen), trying again for the lease each round so that a holder that
-// gave up or died frees the way. A failing store is no reason to wait.
-func (c *Cache) lease(ctx context.Context, key, leaseKey, token string, seen []byte) (leased bool, e entry, ok bool) {
-	deadline := time.NewTimer(c.opts.LeaseTTL)
-	defer deadline.Stop()
-	tick := time.NewTicker(c.opts.LeasePoll)
-	defer tick.Stop()
-	for waited := false; ; waited = true {
-		got, err := guard(c, "lease", func() (bool, error) {
-			return c.store.Lease(ctx, leaseKey, token, c.opts.LeaseTTL)
+// claim reads key and tries for its lease until it holds the lease, finds a
+// fresh answer (done), or gives up waiting: after LeaseTTL, when a holder
+// that died would have lost its lease anyway, or when the store fails, which
+// is no reason to wait. It returns the last value read, whose stamp a fill
+// must match. A fresh value counts only if recheck allows reading the store
+// or it is new since the first read (a revalidation waits for a newer one).
+func (c *Cache) claim(ctx context.Context, key, token string, recheck bool) (cur lookup, leased, done bool) {
+	var first []byte
+	var deadline <-chan time.Time
+	for round := 0; ; round++ {
+		cl, err := guard(c, "claim", func() (Claim, error) {
+			return c.store.Claim(ctx, key, token, c.opts.LeaseTTL)
 		})
-		if err != nil || got {
-			return got, entry{}, false
+		if err != nil {
+			return cur, false, false
 		}
-		if !waited {
+		cur = c.decode(cl.Value)
+		if round == 0 {
+			first = cur.stamp
+		}
+		fresh := cur.found && c.opts.Now().Before(cur.e.freshUntil)
+		if fresh && (recheck || !bytes.Equal(cur.stamp, first)) {
+			if cl.Leased {
+				_, _ = guard(c, "release", func() (struct{}, error) {
+					return struct{}{}, c.store.Release(ctx, key, token)
+				})
+			}
+			return cur, false, true
+		}
+		if cl.Leased {
+			return cur, true, false
+		}
+		if round == 0 {
 			c.m.leaseWaits.Inc()
+			t := time.NewTimer(c.opts.LeaseTTL)
+			defer t.Stop()
+			deadline = t.C
 		}
 		select {
-		case <-tick.C:
-		case <-deadline.C:
-			return false, entry{}, false
-		}
-		if l := c.lookup(ctx, key); l.found && string(l.stamp) != string(seen) && c.opts.Now().Before(l.e.freshUntil) {
-			return false, l.e, true
+		case <-time.After(c.opts.LeasePoll):
+		case <-deadline:
+			return cur, false, false
 		}
 	}
 }
@@ -460,6 +477,13 @@ type lookup struct {
 func (c *Cache) lookup(ctx context.Context, key string) lookup {
 	raw, err := guard(c, "get", func() ([]byte, error) { return c.store.Get(ctx, key) })
 	if err != nil {
+		return lookup{}
+	}
+	return c.decode(raw)
+}
+
+func (c *Cache) decode(raw []byte) lookup {
+	if raw == nil {
 		return lookup{}
 	}
 	l := lookup{stamp: stampOf(raw)}

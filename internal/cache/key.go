@@ -35,8 +35,11 @@ func ValidatePrefix(p string) error {
 	return nil
 }
 
-// deriveKey returns "<prefix>:v1:<hex sha256>" over the canonical form of the
+// deriveKey returns "<prefix>:v1:{<hex sha256>}" over the canonical form of the
 // field coordinate, its coerced arguments and, for private fields, the caller.
+//
+// The hash is a Redis Cluster hash tag, so the entry and the keys that go
+// with it (its lease) share a slot.
 //
 // The canonical form is a tagged, length-prefixed encoding rather than JSON:
 // it is injective (JSON would fold every invalid UTF-8 byte into U+FFFD, so two
@@ -57,12 +60,13 @@ func deriveKey(prefix, field string, args map[string]any, callerHash string) (st
 		e.str(callerHash)
 	}
 	var sum [sha256.Size]byte
-	out := make([]byte, 0, len(prefix)+len(keyVersion)+2+2*sha256.Size)
+	out := make([]byte, 0, len(prefix)+len(keyVersion)+4+2*sha256.Size)
 	out = append(out, prefix...)
 	out = append(out, ':')
 	out = append(out, keyVersion...)
-	out = append(out, ':')
+	out = append(out, ":{"...)
 	out = hex.AppendEncode(out, h.Sum(sum[:0]))
+	out = append(out, '}')
 	return string(out), nil
 }
 

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,8 +11,7 @@ import (
 )
 
 // MemoryStore is the embedded, in-process Store: bounded in entries and
-// honouring each entry's ttl. It serves a single process, so its leases
-// always succeed (the process's own coalescing already dedupes loads).
+// honouring each entry's ttl.
 type MemoryStore struct {
 	c   *otter.Cache[string, memoryValue]
 	max int
@@ -48,8 +48,19 @@ func (m *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	return v.b, nil
 }
 
-// CompareAndSet implements Store.
-func (m *MemoryStore) CompareAndSet(_ context.Context, key string, stamp, value []byte, ttl time.Duration) (bool, error) {
+// Claim implements Store. One process is the only user of a memory store,
+// and its own coalescing already makes one fill per key, so the lease is
+// always granted.
+func (m *MemoryStore) Claim(ctx context.Context, key, _ string, _ time.Duration) (Claim, error) {
+	v, err := m.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	return Claim{Value: v, Leased: true}, err
+}
+
+// Fill implements Store.
+func (m *MemoryStore) Fill(_ context.Context, key string, stamp, value []byte, ttl time.Duration, _ string) (bool, error) {
 	wrote := false
 	m.c.Compute(key, func(old memoryValue, found bool) (memoryValue, otter.ComputeOp) {
 		var cur []byte
@@ -69,11 +80,6 @@ func (m *MemoryStore) CompareAndSet(_ context.Context, key string, stamp, value 
 func (m *MemoryStore) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	_, inserted := m.c.Set(key, memoryValue{b: value, ttl: ttl})
 	return !inserted, nil
-}
-
-// Lease implements Store.
-func (m *MemoryStore) Lease(context.Context, string, string, time.Duration) (bool, error) {
-	return true, nil
 }
 
 // Release implements Store.

@@ -11,7 +11,11 @@ import (
 
 // RedisStore is the production Store: one Redis node, a Sentinel-managed
 // primary or a Redis Cluster, through go-redis's UniversalClient. Every write
-// is a single command that sets the value and its expiry together.
+// is a single command or script that sets the value and its expiry together.
+//
+// A key's lease lives at the key plus ":lease". Keys carry their hash in a
+// hash tag, so in a Cluster an entry and its lease share a slot and one
+// script may touch both.
 type RedisStore struct {
 	rdb  redis.UniversalClient
 	desc string
@@ -44,19 +48,32 @@ func OpenRedis(rawURL string, timeout time.Duration) (*RedisStore, error) {
 // Close closes the connection pool.
 func (r *RedisStore) Close() error { return r.rdb.Close() }
 
-// compareAndSet writes ARGV[2] with expiry ARGV[3] ms only when the key's
-// first stampLen bytes equal ARGV[1]; GETRANGE answers "" for a missing key,
-// which is the stamp of "nothing stored".
-var compareAndSet = redis.NewScript(`
+func leaseKey(key string) string { return key + ":lease" }
+
+// claimScript returns the entry's value and whether the lease was taken.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+local got = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
+return {v, got and 1 or 0}`)
+
+// fillScript writes ARGV[2] with expiry ARGV[3] ms only when the key's first 12
+// bytes (stampLen) equal ARGV[1]; GETRANGE answers "" for a missing key,
+// which is the stamp of "nothing stored". It then frees the lease if
+// ARGV[4] still holds it.
+var fillScript = redis.NewScript(`
+local stored = 0
 if redis.call('GETRANGE', KEYS[1], 0, 11) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
+  stored = 1
 end
-return 0`)
+if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then
+  redis.call('DEL', KEYS[2])
+end
+return stored`)
 
-// release deletes a lease only while it still holds the caller's token, so a
+// releaseScript frees a lease only while it still holds the caller's token, so a
 // slow holder whose lease expired cannot free someone else's.
-var release = redis.NewScript(`
+var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -71,10 +88,32 @@ func (r *RedisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
-// CompareAndSet implements Store.
-func (r *RedisStore) CompareAndSet(ctx context.Context, key string, stamp, value []byte, ttl time.Duration) (bool, error) {
-	n, err := compareAndSet.Run(ctx, r.rdb, []string{key}, stamp, value, ttl.Milliseconds()).Int()
+// Claim implements Store.
+func (r *RedisStore) Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (Claim, error) {
+	res, err := claimScript.Run(ctx, r.rdb, []string{key, leaseKey(key)}, token, leaseTTL.Milliseconds()).Slice()
+	if err != nil {
+		return Claim{}, err
+	}
+	if len(res) != 2 {
+		return Claim{}, fmt.Errorf("claim: unexpected reply %v", res)
+	}
+	var c Claim
+	if s, ok := res[0].(string); ok {
+		c.Value = []byte(s)
+	}
+	c.Leased = res[1] == int64(1)
+	return c, nil
+}
+
+// Fill implements Store.
+func (r *RedisStore) Fill(ctx context.Context, key string, stamp, value []byte, ttl time.Duration, token string) (bool, error) {
+	n, err := fillScript.Run(ctx, r.rdb, []string{key, leaseKey(key)}, stamp, value, ttl.Milliseconds(), token).Int()
 	return n == 1, err
+}
+
+// Release implements Store.
+func (r *RedisStore) Release(ctx context.Context, key, token string) error {
+	return releaseScript.Run(ctx, r.rdb, []string{leaseKey(key)}, token).Err()
 }
 
 // Replace implements Store.
@@ -87,16 +126,6 @@ func (r *RedisStore) Replace(ctx context.Context, key string, value []byte, ttl 
 		return false, err
 	}
 	return true, nil
-}
-
-// Lease implements Store.
-func (r *RedisStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
-	return r.rdb.SetNX(ctx, key, token, ttl).Result()
-}
-
-// Release implements Store.
-func (r *RedisStore) Release(ctx context.Context, key, token string) error {
-	return release.Run(ctx, r.rdb, []string{key}, token).Err()
 }
 
 // Ping implements Store.

@@ -12,24 +12,37 @@ var ErrNotFound = errors.New("cache: not found")
 
 // A Store keeps encoded entries. Implementations must be safe for concurrent
 // use, and every value they write must expire after its ttl.
+//
+// Beside each key a store keeps the key's fill lease: a short claim that one
+// process is fetching the key's answer from the origin, so that processes
+// sharing the store wait for it instead of fetching too.
 type Store interface {
 	// Get returns the value under key, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
-	// CompareAndSet writes value under key with ttl only if the key's value
-	// still starts with stamp (an empty stamp means the key holds nothing),
-	// and reports whether it wrote. It is how a fill that raced with an
-	// invalidation or with another fill loses instead of overwriting.
-	CompareAndSet(ctx context.Context, key string, stamp, value []byte, ttl time.Duration) (bool, error)
+	// Claim reads key's value (nil when absent) and, in the same atomic
+	// step, takes key's lease for leaseTTL with token if no one holds it.
+	// Reading and claiming together closes the gap in which another
+	// process could store the answer and free the lease unseen.
+	Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (Claim, error)
+	// Fill writes value under key with ttl only if the key's value still
+	// starts with stamp (an empty stamp: the key holds nothing), and reports
+	// whether it wrote. It is how a fill that raced with an invalidation or
+	// with another fill loses instead of overwriting. In the same step it
+	// frees key's lease if token (when not empty) still holds it.
+	Fill(ctx context.Context, key string, stamp, value []byte, ttl time.Duration, token string) (bool, error)
+	// Release frees key's lease if token still holds it.
+	Release(ctx context.Context, key, token string) error
 	// Replace writes value under key with ttl unconditionally and reports
 	// whether the key held a value before.
 	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
-	// Lease takes the lease named key for ttl if no one holds it, storing
-	// token, and reports whether it did. Release gives it back only if it
-	// still holds token.
-	Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
-	Release(ctx context.Context, key, token string) error
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Describe names the store and where it is, for logs and readiness.
 	Describe() string
+}
+
+// Claim is what Store.Claim found.
+type Claim struct {
+	Value  []byte // nil when the key holds nothing
+	Leased bool   // the caller now holds the key's lease
 }

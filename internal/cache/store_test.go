@@ -53,21 +53,27 @@ func TestStoreContract(t *testing.T) {
 				t.Fatalf("Get of an absent key: got %v; want ErrNotFound", err)
 			}
 			first := []byte("0123456789AB-first")
-			if ok, err := s.CompareAndSet(ctx, k, []byte("0123456789AB"), first, time.Minute); err != nil || ok {
-				t.Fatalf("CompareAndSet on an absent key with a stamp: got %v, %v; want false", ok, err)
+			if ok, err := s.Fill(ctx, k, []byte("0123456789AB"), first, time.Minute, ""); err != nil || ok {
+				t.Fatalf("Fill of an absent key with a stamp: got %v, %v; want false", ok, err)
 			}
-			if ok, err := s.CompareAndSet(ctx, k, nil, first, time.Minute); err != nil || !ok {
-				t.Fatalf("CompareAndSet on an absent key with no stamp: got %v, %v; want true", ok, err)
+			if ok, err := s.Fill(ctx, k, nil, first, time.Minute, ""); err != nil || !ok {
+				t.Fatalf("Fill of an absent key with no stamp: got %v, %v; want true", ok, err)
 			}
 			if got, err := s.Get(ctx, k); err != nil || string(got) != string(first) {
 				t.Fatalf("Get: got %q, %v; want %q", got, err, first)
 			}
-			second := []byte("ZYXWVUTSRQPO-second")
-			if ok, _ := s.CompareAndSet(ctx, k, nil, second, time.Minute); ok {
-				t.Error("CompareAndSet with no stamp over a stored value: got true; want false")
+			if cl, err := s.Claim(ctx, k, "tok", time.Minute); err != nil || string(cl.Value) != string(first) {
+				t.Fatalf("Claim: got %q, %v; want the stored value", cl.Value, err)
 			}
-			if ok, _ := s.CompareAndSet(ctx, k, first[:12], second, time.Minute); !ok {
-				t.Error("CompareAndSet with the stored value's stamp: got false; want true")
+			second := []byte("ZYXWVUTSRQPO-second")
+			if ok, _ := s.Fill(ctx, k, nil, second, time.Minute, "tok"); ok {
+				t.Error("Fill with no stamp over a stored value: got true; want false")
+			}
+			if ok, _ := s.Fill(ctx, k, first[:12], second, time.Minute, "tok"); !ok {
+				t.Error("Fill with the stored value's stamp: got false; want true")
+			}
+			if cl, err := s.Claim(ctx, p+":absent", "tok", time.Minute); err != nil || cl.Value != nil || !cl.Leased {
+				t.Errorf("Claim of an absent, unleased key: got %+v, %v; want no value and the lease", cl, err)
 			}
 			if existed, err := s.Replace(ctx, k, []byte("tomb"), time.Minute); err != nil || !existed {
 				t.Errorf("Replace over a value: got %v, %v; want true", existed, err)
@@ -95,23 +101,41 @@ func TestRedisLeaseIsExclusive(t *testing.T) {
 	ctx := context.Background()
 	url, p := redistest.Shared(t)
 	s := cache.NewRedisStore(redisClient(t, url), "test")
-	lease := p + ":lease"
-	if ok, err := s.Lease(ctx, lease, "a", time.Minute); err != nil || !ok {
-		t.Fatalf("first Lease: got %v, %v; want true", ok, err)
+	k := p + ":{k}"
+	claim := func(token string) bool {
+		t.Helper()
+		cl, err := s.Claim(ctx, k, token, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl.Leased
 	}
-	if ok, _ := s.Lease(ctx, lease, "b", time.Minute); ok {
-		t.Fatal("second Lease while held: got true; want false")
+	if !claim("a") {
+		t.Fatal("first Claim: not leased; want the lease")
 	}
-	if err := s.Release(ctx, lease, "b"); err != nil {
+	if claim("b") {
+		t.Fatal("second Claim while held: leased; want refused")
+	}
+	if err := s.Release(ctx, k, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.Lease(ctx, lease, "b", time.Minute); ok {
-		t.Fatal("Lease after a release by a non-holder: got true; want false (the holder keeps it)")
+	if claim("b") {
+		t.Fatal("Claim after a release by a non-holder: leased; want refused (the holder keeps it)")
 	}
-	if err := s.Release(ctx, lease, "a"); err != nil {
+	if _, err := s.Fill(ctx, k, nil, []byte("value-of-a.."), time.Minute, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.Lease(ctx, lease, "b", time.Minute); !ok {
-		t.Fatal("Lease after the holder released: got false; want true")
+	if !claim("b") {
+		t.Fatal("Claim after the holder's Fill: refused; want the lease (Fill frees it)")
+	}
+	if err := s.Release(ctx, k, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if !claim("c") {
+		t.Fatal("Claim after the holder released: refused; want the lease")
+	}
+	ttl, err := redisClient(t, url).PTTL(ctx, k+":lease").Result()
+	if err != nil || ttl <= 0 {
+		t.Errorf("lease TTL = %v, %v; want it to expire by itself", ttl, err)
 	}
 }

@@ -59,11 +59,11 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, errors.New("Time must be an RFC 3339 string")
+		return time.Time{}, errors.New("a Time must be an RFC 3339 string")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("Time must be an RFC 3339 string: %s", strconv.Quote(s))
+		return time.Time{}, fmt.Errorf("a Time must be an RFC 3339 string, got %s", strconv.Quote(s))
 	}
 	return t, nil
 }

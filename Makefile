@@ -1,0 +1,29 @@
+# The README's two commands are `go run .` and `make test`; the other
+# targets are what CI runs besides.
+.PHONY: run test check generate
+
+run:
+	go run .
+
+# Tests talk to a real Redis: REDIS_URL, else 127.0.0.1:6379, else a
+# redis-server they start themselves, which must then be installed.
+test:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "redis-server not found; installing Debian's redis-server package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	go test -race -count=1 ./...
+
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# Formatting, vet, staticcheck, and generated code that matches the schema.
+check:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
+	go vet ./...
+	go run $(STATICCHECK) ./...
+	@before=$$(find graph resolvers -name '*.go' | sort | xargs cat | sha256sum); \
+	go generate ./... && \
+	after=$$(find graph resolvers -name '*.go' | sort | xargs cat | sha256sum); \
+	[ "$$before" = "$$after" ] || { echo "generated code was stale: go generate ./... changed it; commit the result"; exit 1; }
+
+generate:
+	go generate ./...

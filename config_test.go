@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != ":8080" || c.ttl != 5*time.Second || c.stale != 0 || c.prefix != "gqlcache" ||
+		c.redisURL != "" || c.originDelay != 0 || c.scope != cache.ScopePublic {
+		t.Errorf("defaults: got %+v; want :8080, 5s TTL, no stale window, prefix gqlcache, memory store, no delay, public", c)
+	}
+}
+
+func TestConfigValues(t *testing.T) {
+	c, err := loadConfig(env("PORT", "9000", "CACHE_TTL", "250ms", "CACHE_STALE", "30s", "ORIGIN_DELAY", "1s",
+		"CACHE_KEY_PREFIX", "team-a", "REDIS_URL", "rediss://:pw@cache.internal:6380/2", "CACHE_SCOPE", "PRIVATE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != ":9000" || c.ttl != 250*time.Millisecond || c.stale != 30*time.Second || c.originDelay != time.Second ||
+		c.prefix != "team-a" || c.scope != cache.ScopePrivate {
+		t.Errorf("got %+v; want the values given", c)
+	}
+	if c, _ := loadConfig(env("PORT", "9000", "ADDR", "127.0.0.1:7000")); c.addr != "127.0.0.1:7000" {
+		t.Errorf("ADDR and PORT: got addr %q; want ADDR to win", c.addr)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{
+		{"CACHE_TTL", "5"},
+		{"CACHE_TTL", "0s"},
+		{"CACHE_TTL", "-1s"},
+		{"CACHE_STALE", "soon"},
+		{"ORIGIN_DELAY", "-5ms"},
+		{"ORIGIN_TIMEOUT", "0"},
+		{"REDIS_TIMEOUT", "x"},
+		{"REDIS_URL", "localhost:6379"},
+		{"REDIS_URL", "http://localhost"},
+		{"PORT", "http"},
+		{"PORT", "70000"},
+		{"CACHE_KEY_PREFIX", "has space"},
+		{"CACHE_SCOPE", "shared"},
+		{"CACHE_MEMORY_ENTRIES", "0"},
+		{"MAX_QUERY_LENGTH", "-1"},
+		{"LOG_LEVEL", "loud"},
+		{"LOG_FORMAT", "xml"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := loadConfig(env(tc.name, tc.value))
+			if err == nil || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("got %v; want an error naming %s", err, tc.name)
+			}
+		})
+	}
+}
+
+func TestConfigNeverEchoesRedisPassword(t *testing.T) {
+	_, err := loadConfig(env("REDIS_URL", "ftp://user:hunter2@host"))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("got %v; want an error without the password", err)
+	}
+}
+
+func TestRunStopsOnBadConfiguration(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"gqlcache"}, env("CACHE_TTL", "five"), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "CACHE_TTL") {
+		t.Errorf("run with CACHE_TTL=five: got %v; want an error naming CACHE_TTL", err)
+	}
+	err = run(context.Background(), []string{"gqlcache", "extra"}, env(), &out, &out)
+	if err == nil {
+		t.Error("run with a stray argument: got nil; want an error")
+	}
+}

@@ -1,0 +1,39 @@
+package origin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGeneratorAnswersTheSeedSentence(t *testing.T) {
+	at := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+	b, err := Generator{Now: func() time.Time { return at }}.Fetch(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("answer %s is not a JSON string: %v", b, err)
+	}
+	if want := "Hello, this is fresh data at 2026-11-26T05:00:00Z"; s != want {
+		t.Errorf("got %q; want %q", s, want)
+	}
+}
+
+func TestGeneratorDelayHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Generator{Delay: 10 * time.Second}.Fetch(ctx, "x")
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("got %v after %v; want DeadlineExceeded promptly", err, time.Since(start))
+	}
+	b, err := Generator{Delay: 20 * time.Millisecond}.Fetch(context.Background(), "x")
+	if err != nil || !strings.Contains(string(b), "fresh data") {
+		t.Errorf("with a short delay: got %s, %v", b, err)
+	}
+}
