@@ -54,6 +54,7 @@ func newServer(d deps) http.Handler {
 		Origin:      d.origin,
 		Field:       resolvers.DataField,
 		Policy:      d.policies.For(resolvers.DataField),
+		Stale:       d.cfg.stale,
 		MaxQueryLen: d.cfg.maxQueryLen,
 		AdminToken:  d.cfg.adminToken,
 	})

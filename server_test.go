@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
@@ -29,7 +31,8 @@ func redisEnv(t *testing.T, extra ...string) map[string]string {
 }
 
 func TestOneEntryWhicheverDoorAndSpelling(t *testing.T) {
-	s := startService(t, redisEnv(t))
+	env := redisEnv(t)
+	s := startService(t, env)
 
 	first := s.post(fullSelection, nil).field(t, "data")
 	if first.Source != "DATABASE" || first.Stale == nil || *first.Stale || first.ExpiresInSeconds == nil || *first.ExpiresInSeconds != 5 {
@@ -71,6 +74,21 @@ func TestOneEntryWhicheverDoorAndSpelling(t *testing.T) {
 	}
 	if got := s.post(`{ data(query: "weather:london") { source } }`, nil).field(t, "data"); got.Source != "CACHE" {
 		t.Errorf("GraphQL after REST: source %s; want CACHE", got.Source)
+	}
+
+	// The entries are in Redis under the configured prefix, each expiring.
+	opt, _ := redis.ParseURL(env["REDIS_URL"])
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, env["CACHE_KEY_PREFIX"]+":v1:*").Result() // the test's own prefix only
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys under the prefix: %v, %v; want the two entries", keys, err)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > 5*time.Second {
+			t.Errorf("%s expires in %v; want within the 5s TTL", k, ttl)
+		}
 	}
 }
 
@@ -329,6 +347,9 @@ func TestStaleServedWhileOriginDown(t *testing.T) {
 	r := s.rest(http.MethodGet, q("weather:paris"))
 	if r.status != http.StatusOK || !strings.Contains(r.header.Get("Cache-Status"), "ttl=-") {
 		t.Errorf("REST, stale: got %d Cache-Status %q; want 200 and a negative ttl", r.status, r.header.Get("Cache-Status"))
+	}
+	if got, want := r.header.Get("Cache-Control"), "public, max-age=1, stale-while-revalidate=60, stale-if-error=60"; got != want {
+		t.Errorf("REST, stale: Cache-Control %q; want %q", got, want)
 	}
 }
 

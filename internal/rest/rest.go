@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gqlcache/gqlcache/internal/admin"
@@ -40,6 +41,9 @@ type Options struct {
 	// Policy that field's policy, so both doors share entries.
 	Field  string
 	Policy cache.Policy
+	// Stale is the cache's stale window, announced to HTTP caches as
+	// stale-while-revalidate and stale-if-error. Zero: not announced.
+	Stale time.Duration
 	// MaxQueryLen bounds the query parameter in bytes. Zero: 4096.
 	MaxQueryLen int
 	// AdminToken authorises DELETE. Empty: DELETE is always refused.
@@ -150,15 +154,22 @@ func (h *Handler) parse(raw string) (string, error) {
 	return qs[0], nil
 }
 
+// cacheControl gives HTTP caches the same policy the service follows: the
+// entry's whole freshness lifetime as max-age (the Age header says how much
+// of it is spent) and the stale window the service itself would serve in.
 func (h *Handler) cacheControl(res cache.Result) string {
-	switch {
-	case !res.Stored:
+	if !res.Stored {
 		return "no-store"
-	case h.o.Policy.Scope == cache.ScopePrivate:
-		return "private, max-age=" + strconv.Itoa(res.MaxAge())
-	default:
-		return "public, max-age=" + strconv.Itoa(res.MaxAge())
 	}
+	cc := "public, max-age=" + strconv.Itoa(res.MaxAge())
+	if h.o.Policy.Scope == cache.ScopePrivate {
+		cc = "private, max-age=" + strconv.Itoa(res.MaxAge())
+	}
+	if h.o.Stale > 0 {
+		s := strconv.Itoa(int(h.o.Stale / time.Second))
+		cc += ", stale-while-revalidate=" + s + ", stale-if-error=" + s
+	}
+	return cc
 }
 
 // cacheStatus describes what the cache did, in RFC 9211's terms.
