@@ -256,7 +256,9 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// Requests after the invalidation must not join a fill from before it.
 	c.flights.Forget(key)
+	c.flights.Forget(key + revalidateFlight)
 	// The tombstone must outlive any fill already under way: one that waited
 	// out a lease, then spent the whole origin timeout.
 	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
@@ -278,6 +280,10 @@ func (c *Cache) key(q Query, caller string) (string, error) {
 	return deriveKey(c.opts.Prefix, q.Field, q.Args, callerHash)
 }
 
+// revalidateFlight marks the flight of a revalidation apart from an
+// ordinary miss's flight for the same key.
+const revalidateFlight = "\x00revalidate"
+
 // fill is what one flight produces for everyone waiting on it.
 type fill struct {
 	e      entry
@@ -291,7 +297,7 @@ func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, re
 	if revalidate {
 		// A revalidation must not be answered by a flight that re-reads the
 		// store, so it flies apart from ordinary misses.
-		flight += "\x00revalidate"
+		flight += revalidateFlight
 	}
 	leader := false
 	ch := c.flights.DoChan(flight, func() (any, error) {
