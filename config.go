@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 )
 
 // config is everything the service reads from its environment. Each field's
@@ -27,6 +28,12 @@ type config struct {
 	originTimeout   time.Duration
 	adminToken      string
 	maxQueryLen     int
+	production      bool
+	introspection   bool
+	limits          gqlhttp.Limits
+	maxHeaderBytes  int
+	maxURLBytes     int
+	maxEntryBytes   int
 	logLevel        slog.Level
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -49,6 +56,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		originTimeout:   p.duration("ORIGIN_TIMEOUT", 10*time.Second, true),
 		adminToken:      p.str("ADMIN_TOKEN", ""),
 		maxQueryLen:     p.positiveInt("MAX_QUERY_LENGTH", 4096),
+		limits: gqlhttp.Limits{
+			MaxBodyBytes:  int64(p.positiveInt("MAX_BODY_BYTES", 64<<10)),
+			MaxTokens:     p.positiveInt("MAX_TOKENS", 1000),
+			MaxDepth:      p.positiveInt("MAX_DEPTH", 15),
+			MaxAliases:    p.positiveInt("MAX_ALIASES", 15),
+			MaxRootFields: p.positiveInt("MAX_ROOT_FIELDS", 10),
+			MaxComplexity: p.positiveInt("COMPLEXITY_LIMIT", 250),
+		},
+		maxHeaderBytes: p.positiveInt("MAX_HEADER_BYTES", 16<<10),
+		maxURLBytes:    p.positiveInt("MAX_URL_BYTES", 8<<10),
+		maxEntryBytes:  p.positiveInt("MAX_ENTRY_BYTES", 1<<20),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
 	}
 	if port := getenv("PORT"); port != "" && getenv("ADDR") == "" {
@@ -58,6 +76,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.addr = ":" + port
 		}
 	}
+	c.limits.MaxArgumentBytes = c.maxQueryLen
+	switch v := strings.ToLower(p.str("MODE", "development")); v {
+	case "development":
+	case "production":
+		c.production = true
+	default:
+		p.fail("MODE", v, "development or production")
+	}
+	c.introspection = p.boolean("INTROSPECTION", !c.production)
 	switch v := strings.ToLower(p.str("CACHE_SCOPE", "public")); v {
 	case "public":
 		c.scope = cache.ScopePublic
@@ -119,6 +146,18 @@ func (p *envParser) duration(name string, def time.Duration, positive bool) time
 		p.fail(name, v, "a duration of zero or more")
 	}
 	return d
+}
+
+func (p *envParser) boolean(name string, def bool) bool {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, v, "true or false")
+	}
+	return b
 }
 
 func (p *envParser) positiveInt(name string, def int) int {

@@ -2,25 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/rest"
 	"github.com/gqlcache/gqlcache/resolvers"
@@ -62,32 +61,38 @@ func newServer(d deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
-	mux.Handle("GET /{$}", playground.Handler("gqlcache", "/graphql"))
+	mux.Handle("/graphql", gqlhttp.NotAllowed("GET, POST"))
+	if d.cfg.introspection {
+		mux.Handle("GET /{$}", playground.Handler("gqlcache", "/graphql",
+			playground.WithGraphiqlFetcherHeaders(map[string]string{"Apollo-Require-Preflight": "true"})))
+	}
 	mux.Handle("GET /data", route("data", shim.Get()))
 	mux.Handle("DELETE /data", route("data_delete", shim.Delete()))
+	mux.Handle("/data", rest.NotAllowed("GET, DELETE"))
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d.cache))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}))
-	return withRecover(d.logger, withRequestFacts(mux))
+	mux.Handle("/", handleNotFound())
+	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withRequestFacts(mux))))
 }
 
 func handleGraphQL(d deps) http.Handler {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers: resolvers.New(resolvers.Deps{
 			Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken,
 		}),
-	}))
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.SetErrorPresenter(resolvers.PresentError)
-	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		d.logger.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String())
-		return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": resolvers.CodeInternal}}
 	})
-	return srv
+	return gqlhttp.New(es, gqlhttp.Options{
+		Limits:         d.cfg.limits,
+		Introspection:  d.cfg.introspection,
+		Suggestions:    !d.cfg.production,
+		ErrorPresenter: resolvers.PresentError,
+		RecoverFunc: func(ctx context.Context, p any) error {
+			id := requestID(ctx)
+			d.logger.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "request_id", id)
+			return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": resolvers.CodeInternal, "request_id": id}}
+		},
+	})
 }
 
 func handleHealthz() http.Handler {
@@ -147,8 +152,15 @@ func wantsRevalidation(values []string) bool {
 	return false
 }
 
-// withRecover turns a panic outside the resolvers into a plain 500, logged
-// with the request, instead of a dropped connection.
+func handleNotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: see /graphql and /data", "code": "NOT_FOUND"})
+	})
+}
+
+// withRecover turns a panic outside the resolvers into a generic 500 that
+// names the request id, logged with the same id, instead of a dropped
+// connection or a stack trace.
 func withRecover(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -156,10 +168,62 @@ func withRecover(logger *slog.Logger, next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				logger.ErrorContext(r.Context(), "panic", "panic", p, "method", r.Method, "path", r.URL.Path)
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error", "code": resolvers.CodeInternal})
+				id := requestID(r.Context())
+				logger.ErrorContext(r.Context(), "panic", "panic", p, "method", r.Method, "path", r.URL.Path, "request_id", id)
+				writeJSON(w, http.StatusInternalServerError, map[string]string{
+					"error": "internal error", "code": resolvers.CodeInternal, "request_id": id,
+				})
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withURLLimit refuses request targets longer than max bytes before any
+// handler parses them (the header limit bounds the line as a whole).
+func withURLLimit(max int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.RequestURI) > max {
+			writeJSON(w, http.StatusRequestURITooLong, map[string]string{
+				"error": "the request URL is longer than " + strconv.Itoa(max) + " bytes", "code": "URI_TOO_LONG",
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type requestIDKey struct{}
+
+// withRequestID gives every request an id, echoed in X-Request-Id and
+// carried by error responses and log lines, so a user's report of a failure
+// finds its log line. A sane id from a proxy in front is kept.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !saneRequestID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }

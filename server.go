@@ -78,6 +78,7 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 		Stale:         cfg.stale,
 		OriginTimeout: cfg.originTimeout,
 		Registerer:    reg,
+		MaxEntryBytes: cfg.maxEntryBytes,
 		Logger:        logger,
 	})
 	if err != nil {
@@ -102,9 +103,10 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		// A miss may wait out another process's lease and then the origin.
-		WriteTimeout: 2*cfg.originTimeout + 5*time.Second,
-		IdleTimeout:  60 * time.Second,
-		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		WriteTimeout:   2*cfg.originTimeout + 5*time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: cfg.maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -57,6 +57,7 @@ func TestOneEntryWhicheverDoorAndSpelling(t *testing.T) {
 		}
 	}
 	get, _ := http.NewRequest(http.MethodGet, s.url+"/graphql?query="+url.QueryEscape(fullSelection), nil)
+	get.Header.Set("Apollo-Require-Preflight", "true")
 	if got := s.doGQL(get).field(t, "data"); got.Source != "CACHE" || got.CachedAt != first.CachedAt {
 		t.Errorf("GraphQL over GET: got %s at %s; want CACHE at %s", got.Source, got.CachedAt, first.CachedAt)
 	}
@@ -398,6 +399,7 @@ func TestInvalidateNeedsTheAdminToken(t *testing.T) {
 	}
 	get, _ := http.NewRequest(http.MethodGet, s.url+"/graphql?query="+url.QueryEscape(mutation), nil)
 	get.Header.Set("Authorization", "Bearer s3cret")
+	get.Header.Set("Apollo-Require-Preflight", "true")
 	if r := s.doGQL(get); r.status < 400 || r.status >= 500 || len(r.Errors) == 0 {
 		t.Errorf("mutation over GET: got %d %s; want a 4xx refusal", r.status, r.raw)
 	}

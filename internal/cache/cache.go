@@ -128,6 +128,9 @@ type Options struct {
 	// BreakerCooldown is how long the breaker stays open before it lets one
 	// probe through. Default 1s.
 	BreakerCooldown time.Duration
+	// MaxEntryBytes bounds what is stored: a larger answer is served to the
+	// requests that asked but never stored. Default 1 MiB.
+	MaxEntryBytes int
 	// Registerer receives the cache's metrics. Nil: not registered.
 	Registerer prometheus.Registerer
 	// Logger receives store outages and recoveries. Nil: discarded.
@@ -175,6 +178,9 @@ func New(store Store, opts Options) (*Cache, error) {
 	}
 	if opts.BreakerCooldown <= 0 {
 		opts.BreakerCooldown = time.Second
+	}
+	if opts.MaxEntryBytes <= 0 {
+		opts.MaxEntryBytes = 1 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -355,21 +361,24 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 	data, err := c.fetch(ctx, load)
 	if err != nil {
 		if leased {
-			if _, rerr := guard(c, "release", func() (struct{}, error) {
-				return struct{}{}, c.store.Release(ctx, key, token)
-			}); rerr != nil {
-				c.opts.Logger.Debug("lease release failed; it expires by itself", "err", rerr)
-			}
+			c.release(ctx, key, token)
 		}
 		if cur.found && c.opts.Now().Before(cur.e.staleUntil) {
 			return fill{e: cur.e, source: SourceCache, stale: true, stored: true}, nil
 		}
 		return fill{}, err
 	}
+	e := newEntry(kindData, data, c.opts.Now(), p.TTL, c.opts.Stale)
+	if len(data) > c.opts.MaxEntryBytes {
+		c.m.oversized.Inc()
+		if leased {
+			c.release(ctx, key, token)
+		}
+		return fill{e: e, source: SourceOrigin}, nil
+	}
 	if !leased {
 		token = ""
 	}
-	e := newEntry(kindData, data, c.opts.Now(), p.TTL, c.opts.Stale)
 	stored, err := guard(c, "fill", func() (bool, error) {
 		return c.store.Fill(ctx, key, cur.stamp, e.encode(), p.TTL+c.opts.Stale, token)
 	})
@@ -399,9 +408,7 @@ func (c *Cache) claim(ctx context.Context, key, token string, recheck bool) (cur
 		fresh := cur.found && c.opts.Now().Before(cur.e.freshUntil)
 		if fresh && (recheck || !bytes.Equal(cur.stamp, first)) {
 			if cl.Leased {
-				_, _ = guard(c, "release", func() (struct{}, error) {
-					return struct{}{}, c.store.Release(ctx, key, token)
-				})
+				c.release(ctx, key, token)
 			}
 			return cur, false, true
 		}
@@ -422,6 +429,14 @@ func (c *Cache) claim(ctx context.Context, key, token string, recheck bool) (cur
 	}
 }
 
+// release frees a lease this process will not fill. Should it fail, the
+// lease expires by itself.
+func (c *Cache) release(ctx context.Context, key, token string) {
+	_, _ = guard(c, "release", func() (struct{}, error) {
+		return struct{}{}, c.store.Release(ctx, key, token)
+	})
+}
+
 // fetch calls the origin under its own timeout and checks that the answer
 // is one JSON value, since it is served without re-encoding.
 func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
@@ -429,7 +444,7 @@ func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
 	defer cancel()
 	c.m.originFetches.Inc()
 	start := time.Now()
-	data, err := load(ctx)
+	data, err := safeLoad(ctx, load)
 	c.m.originSeconds.Observe(time.Since(start).Seconds())
 	if err == nil && !json.Valid(data) {
 		err = errors.New("origin answered with invalid JSON")
@@ -444,6 +459,17 @@ func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
 		c.m.originErrors.WithLabelValues("error").Inc()
 		return nil, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
 	}
+}
+
+// safeLoad turns an origin's panic into an error. The fill runs on its own
+// goroutine (singleflight's), where a panic would end the whole process.
+func safeLoad(ctx context.Context, load Loader) (data []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("origin panicked: %v", p)
+		}
+	}()
+	return load(ctx)
 }
 
 // uncached answers without touching the store: a private field with no

@@ -5,12 +5,12 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the cache's Prometheus collectors. Names follow Prometheus
 // conventions: a namespace, units in the name, _total on counters.
 type metrics struct {
-	hits, misses, staleServed, coalesced, leaseWaits, corrupt, uncached prometheus.Counter
-	originFetches                                                       prometheus.Counter
-	originErrors                                                        *prometheus.CounterVec
-	originSeconds                                                       prometheus.Histogram
-	storeErrors                                                         *prometheus.CounterVec
-	breakerOpen                                                         prometheus.Gauge
+	hits, misses, staleServed, coalesced, leaseWaits, corrupt, uncached, oversized prometheus.Counter
+	originFetches                                                                  prometheus.Counter
+	originErrors                                                                   *prometheus.CounterVec
+	originSeconds                                                                  prometheus.Histogram
+	storeErrors                                                                    *prometheus.CounterVec
+	breakerOpen                                                                    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,6 +26,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		leaseWaits:    counter("cache_lease_waits_total", "Fills that waited for another process holding the key's lease."),
 		corrupt:       counter("cache_corrupt_entries_total", "Stored values that did not decode and were treated as misses."),
 		uncached:      counter("cache_uncached_total", "Answers fetched but never stored (private fields without a caller)."),
+		oversized:     counter("cache_oversized_total", "Origin answers larger than the entry size limit: served, not stored."),
 		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
 		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout or error).",
@@ -42,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.hits, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached,
+		reg.MustRegister(m.hits, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
 			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen)
 	}
 	return m

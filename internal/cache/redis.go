@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,20 +31,129 @@ func NewRedisStore(rdb redis.UniversalClient, desc string) *RedisStore {
 	return &RedisStore{rdb: rdb, desc: desc}
 }
 
-// OpenRedis connects to the Redis that rawURL names (redis:// or rediss://)
-// with every command, dial and pool wait bounded by timeout and at most one
-// retry: a slow Redis must cost a request little, since to the cache a
+// OpenRedis connects to the Redis that rawURL names, in one of three forms
+// (rediss:// instead of redis:// for TLS):
+//
+//	redis://[user:password@]host:port[/db]
+//	    one node
+//	redis://[user:password@]host1:port1?addr=host2:port2[&addr=host3:port3...]
+//	    a Redis Cluster: any addr parameter makes the addresses seed nodes
+//	redis://[user:password@]sentinel1:port1[/db]?master_name=NAME[&addr=sentinel2:port2...][&username=U][&password=P]
+//	    a Sentinel-managed primary: any master_name parameter makes the
+//	    addresses sentinels; the user info authenticates to the sentinels,
+//	    the username and password parameters to the primary
+//
+// These are go-redis's own ParseURL, ParseClusterURL and ParseFailoverURL
+// forms, so its documentation holds for them. Every command, dial and pool
+// wait is bounded by timeout with at most one retry, whatever the URL's
+// query asks: a slow Redis must cost a request little, since to the cache a
 // failed store read is only a miss.
 func OpenRedis(rawURL string, timeout time.Duration) (*RedisStore, error) {
-	opt, err := redis.ParseURL(rawURL)
+	cfg, err := parseRedisURL(rawURL, timeout)
 	if err != nil {
-		// The URL may carry a password: it is not repeated.
-		return nil, errors.New("cannot parse the Redis URL: want redis://[user:password@]host:port[/db] or rediss://")
+		return nil, err
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
-	opt.MaxRetries = 1
-	opt.DialerRetries = 1
-	return NewRedisStore(redis.NewClient(opt), fmt.Sprintf("%s db %d", opt.Addr, opt.DB)), nil
+	switch {
+	case cfg.cluster != nil:
+		return NewRedisStore(redis.NewClusterClient(cfg.cluster), cfg.desc), nil
+	case cfg.failover != nil:
+		return NewRedisStore(redis.NewFailoverClient(cfg.failover), cfg.desc), nil
+	default:
+		return NewRedisStore(redis.NewClient(cfg.single), cfg.desc), nil
+	}
+}
+
+// redisURLForms is the hint an invalid REDIS_URL gets.
+const redisURLForms = "want redis://[user:password@]host:port[/db] for one node, " +
+	"redis://[user:password@]host:port?addr=host2:port2&addr=... for a Cluster, " +
+	"or redis://[user:password@]sentinel:port[/db]?master_name=NAME&addr=sentinel2:port... for Sentinel " +
+	"(rediss:// for TLS)"
+
+// redisConfig is the topology a Redis URL selects: exactly one of single,
+// cluster and failover is set.
+type redisConfig struct {
+	single   *redis.Options
+	cluster  *redis.ClusterOptions
+	failover *redis.FailoverOptions
+	desc     string
+}
+
+// parseRedisURL reads the topology from rawURL's form and applies the
+// service's bounds to it. Its errors never repeat a password: the URL's
+// user info and password parameter are masked in whatever go-redis reports.
+func parseRedisURL(rawURL string, timeout time.Duration) (redisConfig, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse quotes the whole URL, password included.
+		return redisConfig{}, errors.New("cannot parse the Redis URL: " + redisURLForms)
+	}
+	var secrets []string
+	if p, ok := u.User.Password(); ok {
+		secrets = append(secrets, p)
+	}
+	q := u.Query()
+	secrets = append(secrets, q["password"]...)
+	fail := func(kind string, err error) error {
+		return fmt.Errorf("invalid Redis %sURL (%s): %s", kind, redact(err.Error(), secrets), redisURLForms)
+	}
+	var tls string
+	if u.Scheme == "rediss" {
+		tls = ", tls"
+	}
+
+	switch {
+	case q.Has("master_name"):
+		opt, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return redisConfig{}, fail("Sentinel ", err)
+		}
+		if opt.MasterName == "" {
+			return redisConfig{}, fail("Sentinel ", errors.New("master_name is empty"))
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+		opt.MaxRetries = 1
+		opt.DialerRetries = 1
+		return redisConfig{failover: opt, desc: fmt.Sprintf("sentinel, master %s via %s db %d%s",
+			opt.MasterName, strings.Join(opt.SentinelAddrs, ","), opt.DB, tls)}, nil
+
+	case q.Has("addr"):
+		// A Cluster has only database 0, and go-redis ignores the path.
+		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
+			return redisConfig{}, fail("Cluster ", errors.New("a Cluster has only database 0"))
+		}
+		opt, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return redisConfig{}, fail("Cluster ", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+		// The cluster client runs its own attempt loop, redirects and
+		// retries alike, around the node clients: one redirect or retry
+		// there, none inside, keeps the worst case at two attempts.
+		opt.MaxRedirects = 1
+		opt.MaxRetries = -1
+		opt.DialerRetries = 1
+		return redisConfig{cluster: opt, desc: fmt.Sprintf("cluster, seeds %s%s", strings.Join(opt.Addrs, ","), tls)}, nil
+
+	default:
+		opt, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return redisConfig{}, fail("", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+		opt.MaxRetries = 1
+		opt.DialerRetries = 1
+		return redisConfig{single: opt, desc: fmt.Sprintf("%s db %d%s", opt.Addr, opt.DB, tls)}, nil
+	}
+}
+
+// redact masks every secret in s.
+func redact(s string, secrets []string) string {
+	for _, p := range secrets {
+		if p != "" {
+			s = strings.ReplaceAll(s, p, "xxxxx")
+		}
+	}
+	return s
 }
 
 // Close closes the connection pool.

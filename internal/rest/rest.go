@@ -98,6 +98,14 @@ func (h *Handler) Get() http.Handler {
 	})
 }
 
+// NotAllowed answers a method /data does not serve, naming those it does.
+func NotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "this endpoint accepts "+allow)
+	})
+}
+
 // Delete answers DELETE /data?query=X: it invalidates the entry, for a
 // caller holding the admin token.
 func (h *Handler) Delete() http.Handler {
@@ -150,6 +158,9 @@ func (h *Handler) parse(raw string) (string, error) {
 		return "", errors.New("parameter query must be valid UTF-8")
 	case len(qs[0]) > h.o.MaxQueryLen:
 		return "", fmt.Errorf("parameter query is longer than %d bytes", h.o.MaxQueryLen)
+	case strings.ContainsFunc(qs[0], isControl):
+		// No query to the origin means one, and logs and keys should never hold one.
+		return "", errors.New("parameter query must not contain control characters")
 	}
 	return qs[0], nil
 }
@@ -157,6 +168,8 @@ func (h *Handler) parse(raw string) (string, error) {
 // cacheControl gives HTTP caches the same policy the service follows: the
 // entry's whole freshness lifetime as max-age (the Age header says how much
 // of it is spent) and the stale window the service itself would serve in.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
 func (h *Handler) cacheControl(res cache.Result) string {
 	if !res.Stored {
 		return "no-store"

@@ -1,0 +1,160 @@
+package gqlhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// preflighted reports whether a request carries a header that no HTML form,
+// link or image can send, so that a browser must have asked the server's
+// CORS policy first: Apollo's CSRF prevention, under Apollo's header names.
+func preflighted(r *http.Request) bool {
+	return r.Header.Get("Apollo-Require-Preflight") != "" || r.Header.Get("X-Apollo-Operation-Name") != ""
+}
+
+const csrfMessage = "this request has been blocked as a possible cross-site request forgery: " +
+	"send it as POST with Content-Type: application/json, or add an Apollo-Require-Preflight header"
+
+// postTransport reads an application/json POST body once, within the size
+// limit, and decodes it without ever repeating it in an error.
+type postTransport struct{ lim Limits }
+
+var _ graphql.Transport = postTransport{}
+
+func (postTransport) Supports(r *http.Request) bool { return r.Method == http.MethodPost }
+
+func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		// Forms and plain text are what a cross-site page can POST without
+		// a preflight; nothing here accepts them, but the refusal says why.
+		if !preflighted(r) {
+			WriteError(w, http.StatusBadRequest, CodeCSRF, csrfMessage)
+			return
+		}
+		WriteError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send the operation as a JSON body with Content-Type: application/json")
+		return
+	}
+	if r.ContentLength > t.lim.MaxBodyBytes {
+		t.tooLarge(w)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.lim.MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			t.tooLarge(w)
+			return
+		}
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
+		return
+	}
+	params, msg := decodeBody(body)
+	if msg != "" {
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
+		return
+	}
+	params.Headers = r.Header
+	execute(r.Context(), w, exec, params, false)
+}
+
+func (t postTransport) tooLarge(w http.ResponseWriter) {
+	WriteError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+		fmt.Sprintf("the request body is larger than %d bytes", t.lim.MaxBodyBytes))
+}
+
+// decodeBody parses a GraphQL-over-HTTP request body, or says what is wrong
+// with it in words that quote none of it.
+func decodeBody(body []byte) (*graphql.RawParams, string) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	switch {
+	case len(trimmed) == 0:
+		return nil, `the request body is empty: send {"query": "..."}`
+	case !utf8.Valid(body):
+		return nil, "the request body is not valid UTF-8"
+	case trimmed[0] == '[':
+		return nil, "batched operations are not supported: send one operation per request"
+	case trimmed[0] != '{':
+		return nil, `the request body must be a JSON object: {"query": "...", "variables": {...}}`
+	}
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		return nil, describeJSONError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, "the request body holds more than one JSON value"
+	}
+	return params, ""
+}
+
+func describeJSONError(err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+		want := "a string"
+		if te.Field == "variables" || te.Field == "extensions" || strings.HasPrefix(te.Field, "variables.") || strings.HasPrefix(te.Field, "extensions.") {
+			want = "a JSON object"
+		}
+		return fmt.Sprintf("the request body's %q must be %s, not a %s", te.Field, want, te.Value)
+	}
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Sprintf("the request body is not valid JSON (at byte %d)", se.Offset)
+	}
+	return "the request body is not a valid GraphQL request"
+}
+
+// getTransport serves queries sent as URL parameters, which HTTP caches can
+// keep. Being what a link or an image sends, it demands a preflight header.
+type getTransport struct{ lim Limits }
+
+var _ graphql.Transport = getTransport{}
+
+func (getTransport) Supports(r *http.Request) bool { return r.Method == http.MethodGet }
+
+var getParams = map[string]bool{"query": true, "operationName": true, "variables": true, "extensions": true}
+
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if !preflighted(r) {
+		WriteError(w, http.StatusBadRequest, CodeCSRF, csrfMessage)
+		return
+	}
+	vals, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "the URL's query string is malformed")
+		return
+	}
+	for name, vs := range vals {
+		switch {
+		case !getParams[name]:
+			WriteError(w, http.StatusBadRequest, CodeBadRequest,
+				fmt.Sprintf("unknown parameter %q: GET accepts query, operationName, variables and extensions", name))
+			return
+		case len(vs) > 1:
+			WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q must be given once", name))
+			return
+		case !utf8.ValidString(vs[0]):
+			WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q is not valid UTF-8", name))
+			return
+		}
+	}
+	params := &graphql.RawParams{Query: vals.Get("query"), OperationName: vals.Get("operationName"), Headers: r.Header}
+	for name, dst := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+		if v := vals.Get(name); v != "" {
+			dec := json.NewDecoder(strings.NewReader(v))
+			dec.UseNumber()
+			if err := dec.Decode(dst); err != nil {
+				WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q must be a JSON object", name))
+				return
+			}
+		}
+	}
+	execute(r.Context(), w, exec, params, true)
+}
