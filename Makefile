@@ -1,6 +1,6 @@
 # The README's two commands are `go run .` and `make test`; the other
 # targets are what CI runs besides.
-.PHONY: run test check generate
+.PHONY: run test check generate fuzz
 
 run:
 	go run .
@@ -27,3 +27,16 @@ check:
 
 generate:
 	go generate ./...
+
+# A short run of every fuzz target; findings land in testdata/fuzz and are
+# committed, so that they run as ordinary test cases from then on.
+FUZZTIME ?= 20s
+FUZZ_TARGETS = ./internal/cache:FuzzDeriveKey ./internal/cache:FuzzDecodeEntry \
+	./internal/gqlhttp:FuzzPost
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 || exit 1; \
+	done

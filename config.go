@@ -45,17 +45,17 @@ type config struct {
 func loadConfig(getenv func(string) string) (config, error) {
 	p := envParser{getenv: getenv}
 	c := config{
-		addr:            p.str("ADDR", ":8080"),
-		redisURL:        p.str("REDIS_URL", ""),
-		redisTimeout:    p.duration("REDIS_TIMEOUT", 250*time.Millisecond, true),
-		ttl:             p.duration("CACHE_TTL", 5*time.Second, true),
-		stale:           p.duration("CACHE_STALE", 0, false),
-		prefix:          p.str("CACHE_KEY_PREFIX", "gqlcache"),
-		memoryEntries:   p.positiveInt("CACHE_MEMORY_ENTRIES", 100_000),
-		originDelay:     p.duration("ORIGIN_DELAY", 0, false),
-		originTimeout:   p.duration("ORIGIN_TIMEOUT", 10*time.Second, true),
-		adminToken:      p.str("ADMIN_TOKEN", ""),
-		maxQueryLen:     p.positiveInt("MAX_QUERY_LENGTH", 4096),
+		addr:          p.str("ADDR", ":8080"),
+		redisURL:      p.str("REDIS_URL", ""),
+		redisTimeout:  p.duration("REDIS_TIMEOUT", 250*time.Millisecond, true),
+		ttl:           p.duration("CACHE_TTL", 5*time.Second, true),
+		stale:         p.duration("CACHE_STALE", 0, false),
+		prefix:        p.str("CACHE_KEY_PREFIX", "gqlcache"),
+		memoryEntries: p.positiveInt("CACHE_MEMORY_ENTRIES", 100_000),
+		originDelay:   p.duration("ORIGIN_DELAY", 0, false),
+		originTimeout: p.duration("ORIGIN_TIMEOUT", 10*time.Second, true),
+		adminToken:    p.str("ADMIN_TOKEN", ""),
+		maxQueryLen:   p.positiveInt("MAX_QUERY_LENGTH", 4096),
 		limits: gqlhttp.Limits{
 			MaxBodyBytes:  int64(p.positiveInt("MAX_BODY_BYTES", 64<<10)),
 			MaxTokens:     p.positiveInt("MAX_TOKENS", 1000),
@@ -64,9 +64,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			MaxRootFields: p.positiveInt("MAX_ROOT_FIELDS", 10),
 			MaxComplexity: p.positiveInt("COMPLEXITY_LIMIT", 250),
 		},
-		maxHeaderBytes: p.positiveInt("MAX_HEADER_BYTES", 16<<10),
-		maxURLBytes:    p.positiveInt("MAX_URL_BYTES", 8<<10),
-		maxEntryBytes:  p.positiveInt("MAX_ENTRY_BYTES", 1<<20),
+		maxHeaderBytes:  p.positiveInt("MAX_HEADER_BYTES", 16<<10),
+		maxURLBytes:     p.positiveInt("MAX_URL_BYTES", 8<<10),
+		maxEntryBytes:   p.positiveInt("MAX_ENTRY_BYTES", 1<<20),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
 	}
 	if port := getenv("PORT"); port != "" && getenv("ADDR") == "" {

@@ -9,7 +9,11 @@ import (
 
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const testSchema = `
 directive @cacheControl(maxAge: Int, scope: CacheScope) on FIELD_DEFINITION

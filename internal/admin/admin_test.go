@@ -1,6 +1,12 @@
 package admin
 
-import "testing"
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestAuthorized(t *testing.T) {
 	for _, tc := range []struct {

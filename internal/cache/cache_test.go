@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -560,5 +561,27 @@ func TestMemoryStoreServesAsEmbeddedDefault(t *testing.T) {
 	time.Sleep(250 * time.Millisecond)
 	if r := mustGet(t, e.c, ctx, withTTL(dataQuery, 200*time.Millisecond), o.load); r.Source != cache.SourceOrigin {
 		t.Errorf("after the TTL: source %v; want the origin", r.Source)
+	}
+}
+
+func TestOversizedAnswerIsServedNotStored(t *testing.T) {
+	e := newCache(t, cache.Options{MaxEntryBytes: 64})
+	big := func(context.Context) ([]byte, error) { return []byte(`"` + strings.Repeat("x", 100) + `"`), nil }
+	for range 2 {
+		r := mustGet(t, e.c, context.Background(), dataQuery, big)
+		if r.Source != cache.SourceOrigin || r.Stored || len(r.Data) != 102 {
+			t.Errorf("oversized answer: got source %v stored %v, %d bytes; want it served from the origin, unstored", r.Source, r.Stored, len(r.Data))
+		}
+	}
+	if got := e.metric(t, "gqlcache_cache_oversized_total"); got != 2 {
+		t.Errorf("gqlcache_cache_oversized_total = %v; want 2", got)
+	}
+}
+
+func TestPanickingOriginIsAnOriginError(t *testing.T) {
+	e := newCache(t, cache.Options{})
+	_, err := e.c.Get(context.Background(), dataQuery, func(context.Context) ([]byte, error) { panic("boom") })
+	if !errors.Is(err, cache.ErrOriginUnavailable) {
+		t.Errorf("got %v; want ErrOriginUnavailable (and the process still running)", err)
 	}
 }

@@ -2,6 +2,7 @@ package gqlhttp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -74,10 +75,14 @@ func (w *walk) fields(fields []graphql.CollectedField, depth int) *gqlerror.Erro
 		}
 		for _, arg := range f.Arguments {
 			v, err := arg.Value.Value(w.oc.Variables)
-			if err != nil {
+			if err != nil || f.Definition == nil {
 				continue // validation has checked the variables; execution reports the rest
 			}
-			if err := w.checkValue(f.Name+"."+arg.Name, v); err != nil {
+			def := f.Definition.Arguments.ForName(arg.Name)
+			if def == nil {
+				continue
+			}
+			if err := w.checkValue(f.Name+"."+arg.Name, v, def.Type); err != nil {
 				return err
 			}
 		}
@@ -91,32 +96,80 @@ func (w *walk) fields(fields []graphql.CollectedField, depth int) *gqlerror.Erro
 	return nil
 }
 
-// checkValue refuses string arguments (at any depth of lists and input
-// objects) that are too long or carry control characters, which no query
-// to the origin means and which logs and keys should never hold.
-func (w *walk) checkValue(name string, v any) *gqlerror.Error {
-	switch v := v.(type) {
-	case string:
-		if len(v) > w.l.lim.MaxArgumentBytes {
-			return limitError(CodeBadUserInput, "argument %s is longer than %d bytes", name, w.l.lim.MaxArgumentBytes)
+// checkValue holds an argument's value (at any depth of lists and input
+// objects) to the spec's input coercion, which gqlgen relaxes (it turns the
+// number 5 into the String "5"), and refuses strings that are too long or
+// carry control characters, which no query to the origin means and which
+// logs and keys should never hold.
+func (w *walk) checkValue(name string, v any, typ *ast.Type) *gqlerror.Error {
+	if v == nil {
+		return nil // nullability is validation's business
+	}
+	if typ.Elem != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return w.checkValue(name, v, typ.Elem) // a single value coerces to a list of one
 		}
-		if strings.ContainsFunc(v, isControl) {
-			return limitError(CodeBadUserInput, "argument %s contains control characters", name)
-		}
-	case []any:
-		for _, x := range v {
-			if err := w.checkValue(name, x); err != nil {
+		for _, x := range list {
+			if err := w.checkValue(name, x, typ.Elem); err != nil {
 				return err
 			}
 		}
-	case map[string]any:
-		for k, x := range v {
-			if err := w.checkValue(name+"."+k, x); err != nil {
-				return err
+		return nil
+	}
+	switch typ.NamedType {
+	case "String", "ID":
+		s, ok := v.(string)
+		if !ok {
+			if typ.NamedType == "ID" && isInteger(v) {
+				return nil
+			}
+			return limitError(CodeBadUserInput, "argument %s must be a %s", name, typ.NamedType)
+		}
+		if len(s) > w.l.lim.MaxArgumentBytes {
+			return limitError(CodeBadUserInput, "argument %s is longer than %d bytes", name, w.l.lim.MaxArgumentBytes)
+		}
+		if strings.ContainsFunc(s, isControl) {
+			return limitError(CodeBadUserInput, "argument %s contains control characters", name)
+		}
+	case "Int":
+		if !isInteger(v) {
+			return limitError(CodeBadUserInput, "argument %s must be an Int", name)
+		}
+	case "Float":
+		if _, ok := v.(string); ok {
+			return limitError(CodeBadUserInput, "argument %s must be a Float", name)
+		}
+	case "Boolean":
+		if _, ok := v.(bool); !ok {
+			return limitError(CodeBadUserInput, "argument %s must be a Boolean", name)
+		}
+	default:
+		def := w.l.schema.Types[typ.NamedType]
+		obj, ok := v.(map[string]any)
+		if def == nil || def.Kind != ast.InputObject || !ok {
+			return nil
+		}
+		for k, x := range obj {
+			if fd := def.Fields.ForName(k); fd != nil {
+				if err := w.checkValue(name+"."+k, x, fd.Type); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
+}
+
+func isInteger(v any) bool {
+	switch v := v.(type) {
+	case int, int32, int64:
+		return true
+	case json.Number:
+		_, err := v.Int64()
+		return err == nil
+	}
+	return false
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestMarshalTime(t *testing.T) {
 	for _, tc := range []struct {

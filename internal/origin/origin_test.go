@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGeneratorAnswersTheSeedSentence(t *testing.T) {
 	at := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
