@@ -23,7 +23,7 @@ type config struct {
 	stale           time.Duration
 	scope           cache.Scope
 	prefix          string
-	memoryEntries   int
+	memoryBytes     int
 	originDelay     time.Duration
 	originTimeout   time.Duration
 	adminToken      string
@@ -51,7 +51,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ttl:           p.duration("CACHE_TTL", 5*time.Second, true),
 		stale:         p.duration("CACHE_STALE", 0, false),
 		prefix:        p.str("CACHE_KEY_PREFIX", "gqlcache"),
-		memoryEntries: p.positiveInt("CACHE_MEMORY_ENTRIES", 100_000),
+		memoryBytes:   p.positiveInt("CACHE_MEMORY_BYTES", 64<<20),
 		originDelay:   p.duration("ORIGIN_DELAY", 0, false),
 		originTimeout: p.duration("ORIGIN_TIMEOUT", 10*time.Second, true),
 		adminToken:    p.str("ADMIN_TOKEN", ""),

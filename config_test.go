@@ -59,7 +59,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"PORT", "70000"},
 		{"CACHE_KEY_PREFIX", "has space"},
 		{"CACHE_SCOPE", "shared"},
-		{"CACHE_MEMORY_ENTRIES", "0"},
+		{"CACHE_MEMORY_BYTES", "0"},
 		{"MAX_QUERY_LENGTH", "-1"},
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},

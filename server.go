@@ -156,7 +156,7 @@ func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
 // fails open and serves from the origin until Redis answers.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger) (cache.Store, func(), error) {
 	if cfg.redisURL == "" {
-		s, err := cache.NewMemoryStore(cfg.memoryEntries)
+		s, err := cache.NewMemoryStore(int64(cfg.memoryBytes))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -546,7 +546,7 @@ func TestLeaseCoalescesAcrossProcesses(t *testing.T) {
 }
 
 func TestMemoryStoreServesAsEmbeddedDefault(t *testing.T) {
-	s, err := cache.NewMemoryStore(100)
+	s, err := cache.NewMemoryStore(1 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}

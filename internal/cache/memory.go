@@ -5,17 +5,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/maypok86/otter/v2"
 )
 
-// MemoryStore is the embedded, in-process Store: bounded in entries and
+// MemoryStore is the embedded, in-process Store: bounded in bytes and
 // honouring each entry's ttl.
 type MemoryStore struct {
 	c   *otter.Cache[string, memoryValue]
-	max int
+	max int64
 }
+
+// memoryOverhead approximates what otter and the Go runtime spend on one
+// entry beside its key and value bytes.
+const memoryOverhead = 128
 
 type memoryValue struct {
 	b   []byte
@@ -24,11 +29,19 @@ type memoryValue struct {
 
 var _ Store = (*MemoryStore)(nil)
 
-// NewMemoryStore returns a store holding at most maxEntries values; when full
-// it evicts those least likely to be used again (otter's W-TinyLFU).
-func NewMemoryStore(maxEntries int) (*MemoryStore, error) {
+// NewMemoryStore returns a store holding at most maxBytes of keys and
+// values; when full it evicts those least likely to be used again (otter's
+// W-TinyLFU). A bound in bytes rather than entries is what keeps a flood of
+// large answers from exhausting the process.
+func NewMemoryStore(maxBytes int64) (*MemoryStore, error) {
+	if maxBytes <= 0 {
+		return nil, fmt.Errorf("memory store: size bound must be positive, got %d", maxBytes)
+	}
 	c, err := otter.New(&otter.Options[string, memoryValue]{
-		MaximumSize: maxEntries,
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(key string, v memoryValue) uint32 {
+			return uint32(min(len(key)+len(v.b)+memoryOverhead, math.MaxUint32))
+		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, memoryValue]) time.Duration {
 			return e.Value.ttl
 		}),
@@ -36,7 +49,7 @@ func NewMemoryStore(maxEntries int) (*MemoryStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memory store: %w", err)
 	}
-	return &MemoryStore{c: c, max: maxEntries}, nil
+	return &MemoryStore{c: c, max: maxBytes}, nil
 }
 
 // Get implements Store.
@@ -96,5 +109,5 @@ func (m *MemoryStore) Close() error {
 
 // Describe implements Store.
 func (m *MemoryStore) Describe() string {
-	return fmt.Sprintf("memory (in-process, at most %d entries)", m.max)
+	return fmt.Sprintf("memory (in-process, at most %d MiB)", m.max>>20)
 }

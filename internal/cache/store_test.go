@@ -32,7 +32,7 @@ func redisClient(t testing.TB, url string) *redis.Client {
 func TestStoreContract(t *testing.T) {
 	stores := map[string]func(t *testing.T) (cache.Store, string){
 		"memory": func(t *testing.T) (cache.Store, string) {
-			s, err := cache.NewMemoryStore(1000)
+			s, err := cache.NewMemoryStore(1 << 20)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // endpoint is the real GraphQL endpoint on the embedded store.
 func endpoint(t testing.TB) http.Handler {
 	t.Helper()
-	store, err := cache.NewMemoryStore(1000)
+	store, err := cache.NewMemoryStore(1 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
