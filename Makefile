@@ -20,9 +20,9 @@ check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
 	go vet ./...
 	go run $(STATICCHECK) ./...
-	@before=$$(find graph resolvers -name '*.go' | sort | xargs cat | sha256sum); \
+	@before=$$(find graph resolvers client -name '*.go' | sort | xargs cat | sha256sum); \
 	go generate ./... && \
-	after=$$(find graph resolvers -name '*.go' | sort | xargs cat | sha256sum); \
+	after=$$(find graph resolvers client -name '*.go' | sort | xargs cat | sha256sum); \
 	[ "$$before" = "$$after" ] || { echo "generated code was stale: go generate ./... changed it; commit the result"; exit 1; }
 
 generate:
@@ -32,7 +32,7 @@ generate:
 # committed, so that they run as ordinary test cases from then on.
 FUZZTIME ?= 20s
 FUZZ_TARGETS = ./internal/cache:FuzzDeriveKey ./internal/cache:FuzzDecodeEntry \
-	./internal/gqlhttp:FuzzPost
+	./internal/rest:FuzzParse ./internal/gqlhttp:FuzzPost
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

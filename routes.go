@@ -69,6 +69,7 @@ func newServer(d deps) http.Handler {
 	mux.Handle("GET /data", route("data", shim.Get()))
 	mux.Handle("DELETE /data", route("data_delete", shim.Delete()))
 	mux.Handle("/data", rest.NotAllowed("GET, DELETE"))
+	mux.Handle("GET /openapi.json", rest.OpenAPI())
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d.cache))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}))

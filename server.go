@@ -65,41 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // serve wires the service around org and serves until ctx ends.
 func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	store, closeStore, err := openStore(ctx, cfg, logger)
+	a, err := newApp(ctx, cfg, org, logger)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	c, err := cache.New(store, cache.Options{
-		Prefix:        cfg.prefix,
-		Stale:         cfg.stale,
-		OriginTimeout: cfg.originTimeout,
-		Registerer:    reg,
-		MaxEntryBytes: cfg.maxEntryBytes,
-		Logger:        logger,
-	})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	policies, err := resolvers.NewPolicies(graph.NewExecutableSchema(graph.Config{}).Schema(),
-		cache.Policy{TTL: cfg.ttl, Scope: cfg.scope})
-	if err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
+	defer a.close()
 	srv := &http.Server{
-		Handler: newServer(deps{
-			cfg:      cfg,
-			cache:    c,
-			origin:   org,
-			policies: policies,
-			registry: reg,
-			logger:   logger,
-		}),
+		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		// A miss may wait out another process's lease and then the origin.
@@ -112,7 +84,7 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "store", c.Describe(),
+	logger.Info("listening", "addr", ln.Addr().String(), "store", a.cache.Describe(),
 		"ttl", cfg.ttl.String(), "stale", cfg.stale.String(), "prefix", cfg.prefix)
 
 	served := make(chan error, 1)
@@ -132,6 +104,47 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// app is the wired service: its HTTP surface and what to close after it.
+type app struct {
+	handler http.Handler
+	cache   *cache.Cache
+	close   func()
+}
+
+// newApp wires the store, the cache, the schema's policies and the HTTP
+// surface around org.
+func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cache.New(store, cache.Options{
+		Prefix:        cfg.prefix,
+		Stale:         cfg.stale,
+		OriginTimeout: cfg.originTimeout,
+		Registerer:    reg,
+		MaxEntryBytes: cfg.maxEntryBytes,
+		Logger:        logger,
+	})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	policies, err := resolvers.NewPolicies(graph.NewExecutableSchema(graph.Config{}).Schema(),
+		cache.Policy{TTL: cfg.ttl, Scope: cfg.scope})
+	if err != nil {
+		c.Close()
+		closeStore()
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger})
+	// The cache's background refreshes end before the store closes.
+	return &app{handler: h, cache: c, close: func() { c.Close(); closeStore() }}, nil
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

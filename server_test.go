@@ -490,3 +490,10 @@ func TestPlaygroundServed(t *testing.T) {
 		t.Errorf("GET / = %d; want the GraphiQL page pointing at /graphql", code)
 	}
 }
+
+func TestOpenAPIServed(t *testing.T) {
+	s := startService(t, nil)
+	if code, body := s.get("/openapi.json"); code != http.StatusOK || !strings.Contains(body, `"openapi": "3.1.1"`) {
+		t.Errorf("GET /openapi.json = %d; want the OpenAPI 3.1 document", code)
+	}
+}

@@ -1,0 +1,72 @@
+package cache_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/redistest"
+)
+
+func BenchmarkGetHit(b *testing.B) {
+	stores := map[string]func(b *testing.B) cache.Store{
+		"memory": func(b *testing.B) cache.Store {
+			s, err := cache.NewMemoryStore(64 << 20)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		"redis": func(b *testing.B) cache.Store {
+			url, _ := redistest.Shared(b)
+			return cache.NewRedisStore(redisClient(b, url), "bench")
+		},
+	}
+	for name, open := range stores {
+		b.Run(name, func(b *testing.B) {
+			c, err := cache.New(open(b), cache.Options{Prefix: redistest.Prefix(b)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			q := withTTL(dataQuery, time.Hour)
+			load := func(context.Context) ([]byte, error) { return []byte(`"Hello, this is fresh data"`), nil }
+			if _, err := c.Get(ctx, q, load); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := c.Get(ctx, q, load)
+				if err != nil || r.Source != cache.SourceCache {
+					b.Fatalf("got %v, %v; want a hit", r.Source, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkGetMissMemory(b *testing.B) {
+	s, err := cache.NewMemoryStore(64 << 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	c, err := cache.New(s, cache.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	load := func(context.Context) ([]byte, error) { return []byte(`"fresh"`), nil }
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := c.Get(context.Background(), withArgs(dataQuery, strconv.Itoa(i)), load); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
