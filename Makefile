@@ -1,6 +1,6 @@
 # The README's two commands are `go run .` and `make test`; the other
 # targets are what CI runs besides.
-.PHONY: run test check generate fuzz
+.PHONY: run test check generate fuzz load
 
 run:
 	go run .
@@ -40,3 +40,8 @@ fuzz:
 		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 		go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 || exit 1; \
 	done
+
+# The load comparison of BENCHMARKS.md: the service against the HTTP floor
+# and the Redis ceiling on this machine (ROUNDS, DURATION, CONNS, FILL).
+load:
+	bash bench/load.sh

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/redistest"
+)
+
+// benchApp wires the real service (no listener) on the given store.
+func benchApp(b *testing.B, env map[string]string) http.Handler {
+	b.Helper()
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, origin.Generator{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.close)
+	return a.handler
+}
+
+func benchStores(b *testing.B) map[string]map[string]string {
+	url, prefix := redistest.Shared(b)
+	return map[string]map[string]string{
+		"memory": {"CACHE_TTL": "1h"},
+		"redis":  {"CACHE_TTL": "1h", "REDIS_URL": url, "CACHE_KEY_PREFIX": prefix},
+	}
+}
+
+func serveOnce(b *testing.B, h http.Handler, newReq func() *http.Request, want string) {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, newReq())
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+		b.Fatalf("got %d %s; want 200 containing %s", rec.Code, rec.Body.String(), want)
+	}
+}
+
+// discard is a ResponseWriter that keeps nothing, so the benchmark measures
+// the service and not the recorder.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func BenchmarkGraphQLHit(b *testing.B) {
+	const body = `{"query":"{ data(query: \"weather:paris\") { source data cachedAt expiresInSeconds stale } }"}`
+	for name, env := range benchStores(b) {
+		b.Run(name, func(b *testing.B) {
+			h := benchApp(b, env)
+			newReq := func() *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				return r
+			}
+			serveOnce(b, h, newReq, "DATABASE")
+			serveOnce(b, h, newReq, "CACHE")
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, newReq())
+			}
+		})
+	}
+}
+
+func BenchmarkRESTHit(b *testing.B) {
+	for name, env := range benchStores(b) {
+		b.Run(name, func(b *testing.B) {
+			h := benchApp(b, env)
+			newReq := func() *http.Request { return httptest.NewRequest(http.MethodGet, "/data?query=weather:paris", nil) }
+			serveOnce(b, h, newReq, "database")
+			serveOnce(b, h, newReq, "cache")
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, newReq())
+			}
+		})
+	}
+}
+
