@@ -34,6 +34,8 @@ type config struct {
 	maxHeaderBytes  int
 	maxURLBytes     int
 	maxEntryBytes   int
+	nearTTL         time.Duration
+	nearBytes       int
 	logLevel        slog.Level
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -67,6 +69,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		maxHeaderBytes:  p.positiveInt("MAX_HEADER_BYTES", 16<<10),
 		maxURLBytes:     p.positiveInt("MAX_URL_BYTES", 8<<10),
 		maxEntryBytes:   p.positiveInt("MAX_ENTRY_BYTES", 1<<20),
+		nearTTL:         p.duration("NEAR_CACHE_TTL", time.Second, false),
+		nearBytes:       p.positiveInt("NEAR_CACHE_BYTES", 16<<20),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
 	}
 	if port := getenv("PORT"); port != "" && getenv("ADDR") == "" {

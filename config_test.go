@@ -24,19 +24,22 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.addr != ":8080" || c.ttl != 5*time.Second || c.stale != 0 || c.prefix != "gqlcache" ||
-		c.redisURL != "" || c.originDelay != 0 || c.scope != cache.ScopePublic {
+		c.redisURL != "" || c.originDelay != 0 || c.scope != cache.ScopePublic || c.nearTTL != time.Second ||
+		c.production || !c.introspection {
 		t.Errorf("defaults: got %+v; want :8080, 5s TTL, no stale window, prefix gqlcache, memory store, no delay, public", c)
 	}
 }
 
 func TestConfigValues(t *testing.T) {
 	c, err := loadConfig(env("PORT", "9000", "CACHE_TTL", "250ms", "CACHE_STALE", "30s", "ORIGIN_DELAY", "1s",
-		"CACHE_KEY_PREFIX", "team-a", "REDIS_URL", "rediss://:pw@cache.internal:6380/2", "CACHE_SCOPE", "PRIVATE"))
+		"CACHE_KEY_PREFIX", "team-a", "REDIS_URL", "rediss://:pw@cache.internal:6380/2", "CACHE_SCOPE", "PRIVATE",
+		"NEAR_CACHE_TTL", "250ms", "MODE", "production"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.addr != ":9000" || c.ttl != 250*time.Millisecond || c.stale != 30*time.Second || c.originDelay != time.Second ||
-		c.prefix != "team-a" || c.scope != cache.ScopePrivate {
+		c.prefix != "team-a" || c.scope != cache.ScopePrivate || c.nearTTL != 250*time.Millisecond ||
+		!c.production || c.introspection {
 		t.Errorf("got %+v; want the values given", c)
 	}
 	if c, _ := loadConfig(env("PORT", "9000", "ADDR", "127.0.0.1:7000")); c.addr != "127.0.0.1:7000" {
@@ -63,6 +66,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"MAX_QUERY_LENGTH", "-1"},
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
+		{"NEAR_CACHE_TTL", "-1s"},
+		{"MODE", "staging"},
+		{"INTROSPECTION", "maybe"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			_, err := loadConfig(env(tc.name, tc.value))

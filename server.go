@@ -129,6 +129,8 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		OriginTimeout: cfg.originTimeout,
 		Registerer:    reg,
 		MaxEntryBytes: cfg.maxEntryBytes,
+		NearTTL:       cfg.nearTTL,
+		NearBytes:     int64(cfg.nearBytes),
 		Logger:        logger,
 	})
 	if err != nil {

@@ -128,6 +128,14 @@ type Options struct {
 	// BreakerCooldown is how long the breaker stays open before it lets one
 	// probe through. Default 1s.
 	BreakerCooldown time.Duration
+	// NearTTL turns on the near cache when the store is shared (a
+	// Broadcaster, such as Redis): hot entries are also held in process for
+	// at most NearTTL, never past their freshness, so a hit skips the
+	// network. Other processes' writes and invalidations drop the copies as
+	// they are announced. Zero: off.
+	NearTTL time.Duration
+	// NearBytes bounds the near cache. Default 16 MiB.
+	NearBytes int64
 	// MaxEntryBytes bounds what is stored: a larger answer is served to the
 	// requests that asked but never stored. Default 1 MiB.
 	MaxEntryBytes int
@@ -151,6 +159,8 @@ type Cache struct {
 	// burst of stale hits starts exactly one.
 	refreshing sync.Map
 	background sync.WaitGroup
+	near       *near // nil: no near cache
+	stopNear   context.CancelFunc
 }
 
 // New returns a Cache on store.
@@ -188,7 +198,25 @@ func New(store Store, opts Options) (*Cache, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.NearBytes <= 0 {
+		opts.NearBytes = 16 << 20
+	}
 	c := &Cache{store: store, opts: opts, m: newMetrics(opts.Registerer)}
+	if b, ok := store.(Broadcaster); ok && opts.NearTTL > 0 {
+		n, err := newNear(opts.NearTTL, opts.NearBytes)
+		if err != nil {
+			return nil, err
+		}
+		c.near = n
+		var ctx context.Context
+		ctx, c.stopNear = context.WithCancel(context.Background())
+		c.background.Go(func() {
+			b.Changes(ctx, opts.Prefix+":"+keyVersion+":changes", func(key string, nonce uint64) {
+				c.m.nearDrops.Inc()
+				n.changed(key, nonce)
+			}, n.reset)
+		})
+	}
 	c.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:    "store",
 		Timeout: opts.BreakerCooldown,
@@ -220,8 +248,17 @@ func (c *Cache) Describe() string { return c.store.Describe() }
 // serves (from the origin), so callers decide what readiness means.
 func (c *Cache) Ready(ctx context.Context) error { return c.store.Ping(ctx) }
 
-// Close waits for background refreshes to finish.
-func (c *Cache) Close() { c.background.Wait() }
+// Close stops listening for other processes' writes and waits for
+// background refreshes to finish. A Cache must not be used after Close.
+func (c *Cache) Close() {
+	if c.stopNear != nil {
+		c.stopNear()
+	}
+	c.background.Wait()
+	if c.near != nil {
+		c.near.close()
+	}
+}
 
 // Get answers q from the store when it holds a fresh entry, serves a stale
 // one while refreshing it in the background, and otherwise fills the entry
@@ -238,10 +275,18 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 	revalidate := revalidateFrom(ctx)
 	if !revalidate {
 		now := c.opts.Now()
+		if c.near != nil {
+			if e, ok := c.near.get(key, now); ok {
+				c.m.hits.Inc()
+				c.m.nearHits.Inc()
+				return c.result(e, SourceCache, false), nil
+			}
+		}
 		if seen := c.lookup(ctx, key); seen.found {
 			switch {
 			case now.Before(seen.e.freshUntil):
 				c.m.hits.Inc()
+				c.keepNear(key, seen.e, now)
 				return c.result(seen.e, SourceCache, false), nil
 			case now.Before(seen.e.staleUntil):
 				c.m.staleServed.Inc()
@@ -265,6 +310,9 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	// Requests after the invalidation must not join a fill from before it.
 	c.flights.Forget(key)
 	c.flights.Forget(key + revalidateFlight)
+	if c.near != nil {
+		c.near.drop(key)
+	}
 	// The tombstone must outlive any fill already under way: one that waited
 	// out a lease, then spent the whole origin timeout.
 	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
@@ -356,6 +404,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 	token := strconv.FormatUint(rand.Uint64(), 36)
 	cur, leased, done := c.claim(ctx, key, token, recheck)
 	if done {
+		c.keepNear(key, cur.e, c.opts.Now())
 		return fill{e: cur.e, source: SourceCache, stored: true}, nil
 	}
 	data, err := c.fetch(ctx, load)
@@ -382,7 +431,11 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 	stored, err := guard(c, "fill", func() (bool, error) {
 		return c.store.Fill(ctx, key, cur.stamp, e.encode(), p.TTL+c.opts.Stale, token)
 	})
-	return fill{e: e, source: SourceOrigin, stored: err == nil && stored}, nil
+	stored = err == nil && stored
+	if stored {
+		c.keepNear(key, e, c.opts.Now())
+	}
+	return fill{e: e, source: SourceOrigin, stored: stored}, nil
 }
 
 // claim reads key and tries for its lease until it holds the lease, finds a
@@ -426,6 +479,13 @@ func (c *Cache) claim(ctx context.Context, key, token string, recheck bool) (cur
 		case <-deadline:
 			return cur, false, false
 		}
+	}
+}
+
+// keepNear holds a fresh entry just read or written in the near cache.
+func (c *Cache) keepNear(key string, e entry, now time.Time) {
+	if c.near != nil {
+		c.near.put(key, e, now)
 	}
 }
 

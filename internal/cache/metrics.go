@@ -5,12 +5,12 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the cache's Prometheus collectors. Names follow Prometheus
 // conventions: a namespace, units in the name, _total on counters.
 type metrics struct {
-	hits, misses, staleServed, coalesced, leaseWaits, corrupt, uncached, oversized prometheus.Counter
-	originFetches                                                                  prometheus.Counter
-	originErrors                                                                   *prometheus.CounterVec
-	originSeconds                                                                  prometheus.Histogram
-	storeErrors                                                                    *prometheus.CounterVec
-	breakerOpen                                                                    prometheus.Gauge
+	hits, nearHits, nearDrops, misses, staleServed, coalesced, leaseWaits, corrupt, uncached, oversized prometheus.Counter
+	originFetches                                                                                       prometheus.Counter
+	originErrors                                                                                        *prometheus.CounterVec
+	originSeconds                                                                                       prometheus.Histogram
+	storeErrors                                                                                         *prometheus.CounterVec
+	breakerOpen                                                                                         prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -20,6 +20,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	m := &metrics{
 		hits:          counter("cache_hits_total", "Answers served fresh from the store."),
+		nearHits:      counter("cache_near_hits_total", "Hits answered by the in-process near cache, without a store round trip (also counted in cache_hits_total)."),
+		nearDrops:     counter("cache_near_announcements_total", "Writes and invalidations announced by processes sharing the store."),
 		misses:        counter("cache_misses_total", "Requests that found no fresh entry and waited for a fill."),
 		staleServed:   counter("cache_stale_served_total", "Answers served past their freshness (stale-while-revalidate or stale-if-error)."),
 		coalesced:     counter("cache_coalesced_waits_total", "Misses that joined a fill already in flight in this process instead of calling the origin."),
@@ -43,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.hits, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
+		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
 			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen)
 	}
 	return m

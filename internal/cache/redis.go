@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/url"
@@ -23,7 +24,10 @@ type RedisStore struct {
 	desc string
 }
 
-var _ Store = (*RedisStore)(nil)
+var (
+	_ Store       = (*RedisStore)(nil)
+	_ Broadcaster = (*RedisStore)(nil)
+)
 
 // NewRedisStore returns a store on rdb; desc names where it is (an address,
 // never a password) for logs and readiness.
@@ -176,11 +180,31 @@ local stored = 0
 if redis.call('GETRANGE', KEYS[1], 0, 11) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   stored = 1
+` + announce + `
 end
 if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then
   redis.call('DEL', KEYS[2])
 end
 return stored`)
+
+// replaceScript writes ARGV[1] with expiry ARGV[2] ms, announces it and
+// answers whether the key held a value.
+var replaceScript = redis.NewScript(`
+local old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
+` + strings.ReplaceAll(announce, "ARGV[2]", "ARGV[1]") + `
+if old then return 1 end
+return 0`)
+
+// announce publishes, on "<prefix>:v1:changes" for a key
+// "<prefix>:v1:{<hash>}", the nonce of the value just written (its bytes 5
+// to 12, see entry) followed by the key, for the near caches of every
+// process sharing this Redis (see Broadcaster). Keys of another shape are
+// not announced. In a Cluster, PUBLISH reaches subscribers on every node.
+const announce = `
+local prefix = string.match(KEYS[1], '^(.*):{')
+if prefix then
+  redis.call('PUBLISH', prefix .. ':changes', string.sub(ARGV[2], 5, 12) .. KEYS[1])
+end`
 
 // releaseScript frees a lease only while it still holds the caller's token, so a
 // slow holder whose lease expired cannot free someone else's.
@@ -229,14 +253,35 @@ func (r *RedisStore) Release(ctx context.Context, key, token string) error {
 
 // Replace implements Store.
 func (r *RedisStore) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	err := r.rdb.SetArgs(ctx, key, value, redis.SetArgs{TTL: ttl, Get: true}).Err()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return false, nil
-	case err != nil:
-		return false, err
+	n, err := replaceScript.Run(ctx, r.rdb, []string{key}, value, ttl.Milliseconds()).Int()
+	return n == 1, err
+}
+
+// Changes implements Broadcaster. go-redis resubscribes after a lost
+// connection; each subscription confirmation calls reset, since whatever
+// was announced in between is lost.
+func (r *RedisStore) Changes(ctx context.Context, channel string, changed func(key string, nonce uint64), reset func()) {
+	ps := r.rdb.Subscribe(ctx, channel)
+	defer ps.Close()
+	msgs := ps.ChannelWithSubscriptions()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-msgs:
+			if !ok {
+				return
+			}
+			switch m := m.(type) {
+			case *redis.Subscription:
+				reset()
+			case *redis.Message:
+				if len(m.Payload) > 8 {
+					changed(m.Payload[8:], binary.BigEndian.Uint64([]byte(m.Payload[:8])))
+				}
+			}
+		}
 	}
-	return true, nil
 }
 
 // Ping implements Store.

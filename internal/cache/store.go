@@ -46,3 +46,15 @@ type Claim struct {
 	Value  []byte // nil when the key holds nothing
 	Leased bool   // the caller now holds the key's lease
 }
+
+// A Broadcaster is a Store shared by several processes that announces every
+// Fill that writes and every Replace to all of them, on the channel
+// "<prefix>:v1:changes" of the key "<prefix>:v1:{<hash>}", with the key and
+// the nonce of the value written. The cache uses it to keep near caches
+// honest.
+type Broadcaster interface {
+	// Changes calls changed for each announcement on channel, and reset
+	// whenever announcements may have been missed (at every subscription,
+	// including after a reconnection), until ctx ends.
+	Changes(ctx context.Context, channel string, changed func(key string, nonce uint64), reset func())
+}
