@@ -78,12 +78,12 @@ func newServer(d deps) http.Handler {
 }
 
 func handleGraphQL(d deps) http.Handler {
-	es := graph.NewExecutableSchema(graph.Config{
-		Resolvers: resolvers.New(resolvers.Deps{
-			Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken,
-		}),
+	res := resolvers.New(resolvers.Deps{
+		Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken,
 	})
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: res})
 	return gqlhttp.New(es, gqlhttp.Options{
+		Compile:        res.Compile,
 		Limits:         d.cfg.limits,
 		Introspection:  d.cfg.introspection,
 		Suggestions:    !d.cfg.production,

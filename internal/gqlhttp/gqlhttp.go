@@ -79,9 +79,21 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// A Plan answers one operation without gqlgen's executor, with the bytes
+// gqlgen would write. Run appends the whole response body to out.
+type Plan interface {
+	Run(ctx context.Context, out []byte) []byte
+}
+
 // Options configures the handler.
 type Options struct {
-	Limits Limits
+	// Compile, when set, is offered every operation that passed
+	// validation and the limits; a Plan it returns answers this request
+	// and every later one with the same body (or GET query), which then
+	// skip decoding, parsing, validation and the limits, all settled by
+	// the first. Nil: gqlgen executes everything.
+	Compile func(*graphql.OperationContext) Plan
+	Limits  Limits
 	// Introspection allows __schema and __type. Production turns it off.
 	Introspection bool
 	// Suggestions lets validation errors say "Did you mean ...?", which
@@ -97,9 +109,10 @@ type Options struct {
 func New(es graphql.ExecutableSchema, o Options) http.Handler {
 	lim := o.Limits.withDefaults()
 	srv := handler.New(es)
+	plans := &planner{compile: o.Compile, cache: lru.New[Plan](1000)}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(getTransport{lim: lim})
-	srv.AddTransport(postTransport{lim: lim})
+	srv.AddTransport(getTransport{lim: lim, plans: plans})
+	srv.AddTransport(postTransport{lim: lim, plans: plans})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(lim.MaxTokens)
 	srv.SetDisableSuggestion(!o.Suggestions)
@@ -144,9 +157,36 @@ func coded(code, msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }
 
+// planner keeps the plans compiled so far, by the request that produced
+// them: the same bytes mean the same operation and variables, so the same
+// validation and limits verdicts.
+type planner struct {
+	compile func(*graphql.OperationContext) Plan
+	cache   *lru.LRU[Plan]
+}
+
+// serve answers from the plan for request, if there is one.
+func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request string) bool {
+	if p.compile == nil {
+		return false
+	}
+	plan, ok := p.cache.Get(ctx, request)
+	if !ok {
+		return false
+	}
+	writePlanned(w, plan.Run(ctx, nil))
+	return true
+}
+
+func writePlanned(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
 // execute runs params and writes the response, with the status gqlgen's own
 // transports would give: 422 for a request the operation stage refused.
-func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool) {
+// request identifies the request for the planner.
+func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool, plans *planner, request string) {
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		status := http.StatusOK
@@ -160,6 +200,13 @@ func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecu
 		// A GET may be sent by a link or an image: it must never change anything.
 		WriteError(w, http.StatusMethodNotAllowed, codeMethodNotSupported, "only queries may be sent with GET; send mutations with POST")
 		return
+	}
+	if plans.compile != nil {
+		if plan := plans.compile(oc); plan != nil {
+			plans.cache.Add(ctx, request, plan)
+			writePlanned(w, plan.Run(ctx, nil))
+			return
+		}
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
 	writeResponse(w, http.StatusOK, responses(ctx))

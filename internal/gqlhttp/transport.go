@@ -27,7 +27,10 @@ const csrfMessage = "this request has been blocked as a possible cross-site requ
 
 // postTransport reads an application/json POST body once, within the size
 // limit, and decodes it without ever repeating it in an error.
-type postTransport struct{ lim Limits }
+type postTransport struct {
+	lim   Limits
+	plans *planner
+}
 
 var _ graphql.Transport = postTransport{}
 
@@ -57,13 +60,17 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
 		return
 	}
+	request := "POST " + string(body)
+	if t.plans.serve(r.Context(), w, request) {
+		return
+	}
 	params, msg := decodeBody(body)
 	if msg != "" {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
 	params.Headers = r.Header
-	execute(r.Context(), w, exec, params, false)
+	execute(r.Context(), w, exec, params, false, t.plans, request)
 }
 
 func (t postTransport) tooLarge(w http.ResponseWriter) {
@@ -113,7 +120,10 @@ func describeJSONError(err error) string {
 
 // getTransport serves queries sent as URL parameters, which HTTP caches can
 // keep. Being what a link or an image sends, it demands a preflight header.
-type getTransport struct{ lim Limits }
+type getTransport struct {
+	lim   Limits
+	plans *planner
+}
 
 var _ graphql.Transport = getTransport{}
 
@@ -124,6 +134,10 @@ var getParams = map[string]bool{"query": true, "operationName": true, "variables
 func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	if !preflighted(r) {
 		WriteError(w, http.StatusBadRequest, CodeCSRF, csrfMessage)
+		return
+	}
+	request := "GET " + r.URL.RawQuery
+	if t.plans.serve(r.Context(), w, request) {
 		return
 	}
 	vals, err := url.ParseQuery(r.URL.RawQuery)
@@ -156,5 +170,5 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 			}
 		}
 	}
-	execute(r.Context(), w, exec, params, true)
+	execute(r.Context(), w, exec, params, true, t.plans, request)
 }
