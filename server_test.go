@@ -497,3 +497,29 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Errorf("GET /openapi.json = %d; want the OpenAPI 3.1 document", code)
 	}
 }
+
+func TestInvalidationReachesAnotherProcess(t *testing.T) {
+	// A near-cache hold of a minute: only the announcement can make the
+	// second process see the invalidation promptly.
+	env := redisEnv(t, "ADMIN_TOKEN", "s3cret", "NEAR_CACHE_TTL", "1m", "CACHE_TTL", "1h")
+	a, b := startProcess(t, env), startProcess(t, env)
+	first := a.rest(http.MethodGet, q("shared"))
+	for range 2 { // the second read comes from b's near cache
+		if r := b.rest(http.MethodGet, q("shared")); r.body.CachedAt != first.body.CachedAt {
+			t.Fatalf("b: got %s; want a's entry", r.raw)
+		}
+	}
+	if r := a.rest(http.MethodDelete, q("shared"), "Authorization", "Bearer s3cret"); r.status != http.StatusOK {
+		t.Fatalf("DELETE on a: %d %s", r.status, r.raw)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for b.rest(http.MethodGet, q("shared")).body.CachedAt == first.body.CachedAt {
+		if time.Now().After(deadline) {
+			t.Fatal("b still serves the invalidated entry 2s after a's DELETE; want the announcement to drop it")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := b.metric("gqlcache_cache_near_hits_total"); n < 1 {
+		t.Errorf("b's near hits = %v; want its reads served from the near cache before the invalidation", n)
+	}
+}

@@ -134,6 +134,10 @@ for r in $(seq "$ROUNDS"); do
 	run ceiling "http://127.0.0.1:$CP/data"
 	run graphql-1M "http://127.0.0.1:$SP/graphql" "$tmp/graphql.lua"
 	run rest-1M "http://127.0.0.1:$SP/data?query=weather:paris"
+done
+for r in $(seq "$ROUNDS"); do
+	round=miss$r
+	run ceiling "http://127.0.0.1:$CP/data"
 	run rest-miss "http://127.0.0.1:$SP/" "$tmp/miss.lua"
 done
 rss_all=$(rss_peak)
