@@ -29,6 +29,7 @@ type config struct {
 	adminToken      string
 	maxQueryLen     int
 	production      bool
+	plans           bool
 	introspection   bool
 	limits          gqlhttp.Limits
 	maxHeaderBytes  int
@@ -89,6 +90,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.fail("MODE", v, "development or production")
 	}
 	c.introspection = p.boolean("INTROSPECTION", !c.production)
+	c.plans = p.boolean("COMPILED_PLANS", true)
 	switch v := strings.ToLower(p.str("CACHE_SCOPE", "public")); v {
 	case "public":
 		c.scope = cache.ScopePublic

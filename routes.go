@@ -82,8 +82,12 @@ func handleGraphQL(d deps) http.Handler {
 		Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken,
 	})
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: res})
+	var compile func(*graphql.OperationContext) gqlhttp.Plan
+	if d.cfg.plans {
+		compile = res.Compile
+	}
 	return gqlhttp.New(es, gqlhttp.Options{
-		Compile:        res.Compile,
+		Compile:        compile,
 		Limits:         d.cfg.limits,
 		Introspection:  d.cfg.introspection,
 		Suggestions:    !d.cfg.production,
