@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -44,7 +45,7 @@ func newServer(d deps) http.Handler {
 	}, []string{"route", "code"})
 	d.registry.MustRegister(latency)
 	route := func(name string, h http.Handler) http.Handler {
-		return promhttp.InstrumentHandlerDuration(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
+		return instrument(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
 	}
 
 	gql := route("graphql", handleGraphQL(d))
@@ -157,6 +158,38 @@ func wantsRevalidation(values []string) bool {
 	return false
 }
 
+// instrument records each request's duration by status code. It does what
+// promhttp.InstrumentHandlerDuration does with one allocation instead of
+// four, on the hottest path there is.
+func instrument(obs prometheus.ObserverVec, next http.Handler) http.Handler {
+	var codes [600]prometheus.Observer
+	for c := 100; c < len(codes); c++ {
+		codes[c] = obs.WithLabelValues(strconv.Itoa(c))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if sw.code >= 100 && sw.code < len(codes) {
+			codes[sw.code].Observe(time.Since(start).Seconds())
+		}
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func handleNotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: see /graphql and /data", "code": "NOT_FOUND"})
@@ -207,13 +240,29 @@ func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !saneRequestID(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
+}
+
+// requestIDs are this process's random prefix and a counter: unique across
+// processes and restarts without a random read per request.
+var requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func init() {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	requestIDs.prefix = hex.EncodeToString(b[:]) + "-"
+}
+
+func newRequestID() string {
+	var b [32]byte
+	return string(strconv.AppendUint(append(b[:0], requestIDs.prefix...), requestIDs.n.Add(1), 36))
 }
 
 func saneRequestID(id string) bool {

@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // keyVersion names the stored entry format. It changes whenever that format
@@ -47,27 +47,30 @@ func ValidatePrefix(p string) error {
 // types GraphQL coercion produces, and map keys are sorted so the order a
 // client wrote its arguments in never matters.
 func deriveKey(prefix, field string, args map[string]any, callerHash string) (string, error) {
-	h := sha256.New()
-	e := canonical{h: h}
-	e.str(field)
-	if err := e.value(args); err != nil {
+	// Most canonical forms fit on the stack, so a key costs one allocation.
+	var stack [256]byte
+	b := appendString(stack[:0], field)
+	b, err := appendValue(b, args)
+	if err != nil {
 		return "", err
 	}
 	if callerHash == "" {
-		e.tag('P')
+		b = append(b, 'P')
 	} else {
-		e.tag('C')
-		e.str(callerHash)
+		b = appendString(append(b, 'C'), callerHash)
 	}
-	var sum [sha256.Size]byte
-	out := make([]byte, 0, len(prefix)+len(keyVersion)+4+2*sha256.Size)
-	out = append(out, prefix...)
-	out = append(out, ':')
-	out = append(out, keyVersion...)
-	out = append(out, ":{"...)
-	out = hex.AppendEncode(out, h.Sum(sum[:0]))
-	out = append(out, '}')
-	return string(out), nil
+	sum := sha256.Sum256(b)
+	var k strings.Builder
+	k.Grow(len(prefix) + len(keyVersion) + 4 + 2*sha256.Size)
+	k.WriteString(prefix)
+	k.WriteByte(':')
+	k.WriteString(keyVersion)
+	k.WriteString(":{")
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], sum[:])
+	k.Write(hx[:])
+	k.WriteByte('}')
+	return k.String(), nil
 }
 
 // HashCredential returns the hex SHA-256 of a caller's credential, so private
@@ -77,85 +80,77 @@ func HashCredential(credential string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-type canonical struct {
-	h   hash.Hash
-	buf [binary.MaxVarintLen64 + 1]byte
+func appendLength(b []byte, tag byte, n int) []byte {
+	return binary.AppendUvarint(append(b, tag), uint64(n))
 }
 
-func (e *canonical) tag(t byte) { _, _ = e.h.Write(append(e.buf[:0], t)) }
-
-func (e *canonical) length(t byte, n int) {
-	b := append(e.buf[:0], t)
-	b = binary.AppendUvarint(b, uint64(n))
-	_, _ = e.h.Write(b)
+func appendString(b []byte, s string) []byte {
+	return append(appendLength(b, 's', len(s)), s...)
 }
 
-func (e *canonical) str(s string) {
-	e.length('s', len(s))
-	_, _ = e.h.Write([]byte(s))
+func appendInt(b []byte, i int64) []byte {
+	return binary.AppendVarint(append(b, 'i'), i)
 }
 
-func (e *canonical) int(i int64) {
-	b := append(e.buf[:0], 'i')
-	b = binary.AppendVarint(b, i)
-	_, _ = e.h.Write(b)
-}
-
-// value encodes the types that GraphQL argument coercion and the REST shim
-// produce. Anything else is refused rather than guessed at.
-func (e *canonical) value(v any) error {
+// appendValue encodes the types that GraphQL argument coercion and the REST
+// shim produce. Anything else is refused rather than guessed at.
+func appendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
-		e.tag('n')
+		return append(b, 'n'), nil
 	case string:
-		e.str(v)
+		return appendString(b, v), nil
 	case bool:
 		if v {
-			e.tag('t')
-		} else {
-			e.tag('f')
+			return append(b, 't'), nil
 		}
+		return append(b, 'f'), nil
 	case int:
-		e.int(int64(v))
+		return appendInt(b, int64(v)), nil
 	case int32:
-		e.int(int64(v))
+		return appendInt(b, int64(v)), nil
 	case int64:
-		e.int(v)
+		return appendInt(b, v), nil
 	case float64:
 		// Integral floats share the integer form: a GraphQL Float argument
 		// written as 1 or 1.0 is the same value.
 		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
-			e.int(int64(v))
-			return nil
+			return appendInt(b, int64(v)), nil
 		}
-		e.str(strconv.FormatFloat(v, 'g', -1, 64))
+		return appendString(b, strconv.FormatFloat(v, 'g', -1, 64)), nil
 	case []any:
-		e.length('l', len(v))
+		b = appendLength(b, 'l', len(v))
 		for _, x := range v {
-			if err := e.value(x); err != nil {
-				return err
+			var err error
+			if b, err = appendValue(b, x); err != nil {
+				return nil, err
 			}
 		}
+		return b, nil
 	case map[string]any:
+		b = appendLength(b, 'm', len(v))
+		if len(v) == 1 { // the usual case needs no sorting
+			for k, x := range v {
+				return appendValue(appendString(b, k), x)
+			}
+		}
 		names := make([]string, 0, len(v))
 		for k := range v {
 			names = append(names, k)
 		}
 		slices.Sort(names)
-		e.length('m', len(names))
 		for _, k := range names {
-			e.str(k)
-			if err := e.value(v[k]); err != nil {
-				return err
+			var err error
+			if b, err = appendValue(appendString(b, k), v[k]); err != nil {
+				return nil, err
 			}
 		}
+		return b, nil
 	default:
 		// Enums and other string-kinded scalars.
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
-			e.str(rv.String())
-			return nil
+			return appendString(b, rv.String()), nil
 		}
-		return fmt.Errorf("cache key: unsupported argument type %T", v)
+		return nil, fmt.Errorf("cache key: unsupported argument type %T", v)
 	}
-	return nil
 }
