@@ -30,6 +30,8 @@ type config struct {
 	maxQueryLen     int
 	production      bool
 	plans           bool
+	apqTTL          time.Duration
+	corsOrigins     []string
 	introspection   bool
 	limits          gqlhttp.Limits
 	maxHeaderBytes  int
@@ -91,6 +93,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.introspection = p.boolean("INTROSPECTION", !c.production)
 	c.plans = p.boolean("COMPILED_PLANS", true)
+	c.apqTTL = p.duration("APQ_TTL", 24*time.Hour, false)
+	for o := range strings.SplitSeq(p.str("CORS_ORIGINS", ""), ",") {
+		switch o = strings.TrimSpace(o); {
+		case o == "":
+		case o == "*":
+			c.corsOrigins = append(c.corsOrigins, o)
+		default:
+			if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+				p.fail("CORS_ORIGINS", o, "origins such as https://app.example.com, separated by commas, or *")
+				continue
+			}
+			c.corsOrigins = append(c.corsOrigins, o)
+		}
+	}
 	switch v := strings.ToLower(p.str("CACHE_SCOPE", "public")); v {
 	case "public":
 		c.scope = cache.ScopePublic

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gqlcache/gqlcache/graph"
@@ -75,7 +76,24 @@ func newServer(d deps) http.Handler {
 	mux.Handle("GET /readyz", handleReadyz(d.cache))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", handleNotFound())
-	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withRequestFacts(mux))))
+	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, withRequestFacts(mux)))))
+}
+
+// withCORS lets browser apps on the configured origins call the service,
+// with the headers its CSRF guard asks for and those its answers carry.
+// No origins: no CORS headers, so only same-origin pages may read answers.
+func withCORS(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Content-Type", "Authorization", "Apollo-Require-Preflight",
+			"X-Apollo-Operation-Name", "Cache-Control", "X-Request-Id"},
+		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "X-Request-Id"},
+		MaxAge:         600,
+	}).Handler(next)
 }
 
 func handleGraphQL(d deps) http.Handler {
@@ -87,12 +105,17 @@ func handleGraphQL(d deps) http.Handler {
 	if d.cfg.plans {
 		compile = res.Compile
 	}
+	var persisted graphql.Cache[string]
+	if d.cfg.apqTTL > 0 {
+		persisted = d.cache.PersistedQueries(d.cfg.apqTTL)
+	}
 	return gqlhttp.New(es, gqlhttp.Options{
-		Compile:        compile,
-		Limits:         d.cfg.limits,
-		Introspection:  d.cfg.introspection,
-		Suggestions:    !d.cfg.production,
-		ErrorPresenter: resolvers.PresentError,
+		Compile:          compile,
+		PersistedQueries: persisted,
+		Limits:           d.cfg.limits,
+		Introspection:    d.cfg.introspection,
+		Suggestions:      !d.cfg.production,
+		ErrorPresenter:   resolvers.PresentError,
 		RecoverFunc: func(ctx context.Context, p any) error {
 			id := requestID(ctx)
 			d.logger.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "request_id", id)

@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strconv"
 	"sync"
 
@@ -109,8 +110,10 @@ func quote(s string) []byte {
 	return b
 }
 
-// Run implements gqlhttp.Plan.
-func (p *plan) Run(ctx context.Context, out []byte) []byte {
+// Run implements gqlhttp.Plan. The answer may be kept by HTTP caches while
+// every field in it is fresh and stored, and only by the caller's own cache
+// when any field is private.
+func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) {
 	results := make([]cache.Result, len(p.fields))
 	errs := make([]error, len(p.fields))
 	get := func(i int) {
@@ -143,7 +146,20 @@ func (p *plan) Run(ctx context.Context, out []byte) []byte {
 	if len(list) > 0 {
 		// data is non-null, so one failed field nulls the whole response.
 		b, _ := json.Marshal(&graphql.Response{Errors: list})
-		return append(append(out, b...), '\n')
+		return append(append(out, b...), '\n'), gqlhttp.Freshness{}
+	}
+	fresh := gqlhttp.Freshness{Cacheable: true, MaxAge: math.MaxInt}
+	for i, f := range p.fields {
+		if f.typename {
+			continue
+		}
+		res := results[i]
+		fresh.Cacheable = fresh.Cacheable && res.Stored && !res.Stale
+		fresh.Private = fresh.Private || f.query.Policy.Scope == cache.ScopePrivate
+		fresh.MaxAge = min(fresh.MaxAge, res.ExpiresIn())
+	}
+	if fresh.MaxAge == math.MaxInt || fresh.MaxAge == 0 {
+		fresh = gqlhttp.Freshness{}
 	}
 	out = append(out, `{"data":{`...)
 	for i, f := range p.fields {
@@ -165,7 +181,7 @@ func (p *plan) Run(ctx context.Context, out []byte) []byte {
 		}
 		out = append(out, '}')
 	}
-	return append(out, "}}\n"...)
+	return append(out, "}}\n"...), fresh
 }
 
 func appendScalar(out []byte, name string, res cache.Result) []byte {

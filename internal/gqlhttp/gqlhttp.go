@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -80,9 +81,32 @@ func (l Limits) withDefaults() Limits {
 }
 
 // A Plan answers one operation without gqlgen's executor, with the bytes
-// gqlgen would write. Run appends the whole response body to out.
+// gqlgen would write. Run appends the whole response body to out and says
+// how long HTTP caches may keep it.
 type Plan interface {
-	Run(ctx context.Context, out []byte) []byte
+	Run(ctx context.Context, out []byte) ([]byte, Freshness)
+}
+
+// Freshness is how long an answer may be kept by HTTP caches: MaxAge
+// seconds, by any cache or (Private) only the caller's own. The zero value
+// means not at all.
+type Freshness struct {
+	Cacheable bool
+	Private   bool
+	MaxAge    int
+}
+
+// cacheControl is the header for an answer to a GET, which HTTP caches may
+// keep (a POST's they never do).
+func (f Freshness) cacheControl() string {
+	switch {
+	case !f.Cacheable:
+		return "no-store"
+	case f.Private:
+		return "private, max-age=" + strconv.Itoa(f.MaxAge)
+	default:
+		return "public, max-age=" + strconv.Itoa(f.MaxAge)
+	}
 }
 
 // Options configures the handler.
@@ -96,6 +120,9 @@ type Options struct {
 	Limits  Limits
 	// Introspection allows __schema and __type. Production turns it off.
 	Introspection bool
+	// PersistedQueries turns on automatic persisted queries, kept there.
+	// Nil: off.
+	PersistedQueries graphql.Cache[string]
 	// Suggestions lets validation errors say "Did you mean ...?", which
 	// reveals the schema; production turns them off.
 	Suggestions bool
@@ -118,6 +145,9 @@ func New(es graphql.ExecutableSchema, o Options) http.Handler {
 	srv.SetDisableSuggestion(!o.Suggestions)
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
+	}
+	if o.PersistedQueries != nil {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: o.PersistedQueries})
 	}
 	srv.Use(&operationLimits{lim: lim, introspection: o.Introspection})
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
@@ -166,7 +196,7 @@ type planner struct {
 }
 
 // serve answers from the plan for request, if there is one.
-func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request string) bool {
+func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request string, get bool) bool {
 	if p.compile == nil {
 		return false
 	}
@@ -174,12 +204,16 @@ func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request stri
 	if !ok {
 		return false
 	}
-	writePlanned(w, plan.Run(ctx, nil))
+	writePlanned(ctx, w, plan, get)
 	return true
 }
 
-func writePlanned(w http.ResponseWriter, body []byte) {
+func writePlanned(ctx context.Context, w http.ResponseWriter, plan Plan, get bool) {
+	body, fresh := plan.Run(ctx, nil)
 	w.Header().Set("Content-Type", "application/json")
+	if get {
+		w.Header().Set("Cache-Control", fresh.cacheControl())
+	}
 	_, _ = w.Write(body)
 }
 
@@ -204,9 +238,13 @@ func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecu
 	if plans.compile != nil {
 		if plan := plans.compile(oc); plan != nil {
 			plans.cache.Add(ctx, request, plan)
-			writePlanned(w, plan.Run(ctx, nil))
+			writePlanned(ctx, w, plan, queriesOnly)
 			return
 		}
+	}
+	if queriesOnly {
+		// Only plans know their answers' freshness.
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
 	writeResponse(w, http.StatusOK, responses(ctx))

@@ -61,7 +61,7 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	request := "POST " + string(body)
-	if t.plans.serve(r.Context(), w, request) {
+	if t.plans.serve(r.Context(), w, request, false) {
 		return
 	}
 	params, msg := decodeBody(body)
@@ -137,7 +137,7 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return
 	}
 	request := "GET " + r.URL.RawQuery
-	if t.plans.serve(r.Context(), w, request) {
+	if t.plans.serve(r.Context(), w, request, true) {
 		return
 	}
 	vals, err := url.ParseQuery(r.URL.RawQuery)
