@@ -19,7 +19,7 @@ func benchApp(b *testing.B, env map[string]string) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, origin.Generator{}, slog.New(slog.DiscardHandler))
+	a, err := newApp(context.Background(), cfg, origin.Generator{}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,6 +30,7 @@ type config struct {
 	maxQueryLen     int
 	production      bool
 	plans           bool
+	tracing         bool
 	apqTTL          time.Duration
 	corsOrigins     []string
 	introspection   bool
@@ -93,6 +94,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.introspection = p.boolean("INTROSPECTION", !c.production)
 	c.plans = p.boolean("COMPILED_PLANS", true)
+	c.tracing = tracingWanted(getenv)
 	c.apqTTL = p.duration("APQ_TTL", 24*time.Hour, false)
 	for o := range strings.SplitSeq(p.str("CORS_ORIGINS", ""), ",") {
 		switch o = strings.TrimSpace(o); {
@@ -119,9 +121,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.errs = append(p.errs, fmt.Errorf("CACHE_KEY_PREFIX: %w", err))
 	}
 	if c.redisURL != "" {
-		if u, err := url.Parse(c.redisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			// The value may carry a password, so it is not echoed.
-			p.errs = append(p.errs, errors.New("REDIS_URL: want redis://[user:password@]host:port[/db], or rediss:// for TLS"))
+		// The error lists the accepted forms and never repeats a password.
+		if err := cache.ValidateRedisURL(c.redisURL); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("REDIS_URL: %w", err))
 		}
 	}
 	if err := c.logLevel.UnmarshalText([]byte(p.str("LOG_LEVEL", "info"))); err != nil {

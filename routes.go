@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
@@ -35,6 +37,7 @@ type deps struct {
 	policies *resolvers.Policies
 	registry *prometheus.Registry
 	logger   *slog.Logger
+	tracer   trace.TracerProvider // nil: no tracing
 }
 
 // newServer returns the whole HTTP surface, one line per endpoint.
@@ -46,7 +49,13 @@ func newServer(d deps) http.Handler {
 	}, []string{"route", "code"})
 	d.registry.MustRegister(latency)
 	route := func(name string, h http.Handler) http.Handler {
-		return instrument(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
+		h = instrument(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
+		if d.tracer != nil {
+			// One span per GraphQL operation or REST request; the cache adds
+			// what it did to it, and go-redis its commands beneath it.
+			h = otelhttp.NewHandler(h, name, otelhttp.WithTracerProvider(d.tracer))
+		}
+		return h
 	}
 
 	gql := route("graphql", handleGraphQL(d))

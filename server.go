@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
@@ -65,7 +66,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // serve wires the service around org and serves until ctx ends.
 func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) error {
-	a, err := newApp(ctx, cfg, org, logger)
+	var tp trace.TracerProvider
+	if cfg.tracing {
+		sdk, err := newTracerProvider(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			// Flush the last spans on the way out, within the shutdown budget.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+			defer cancel()
+			_ = sdk.Shutdown(sctx)
+		}()
+		tp = sdk
+		logger.Info("tracing to OTLP/HTTP, as the OTEL_* variables configure")
+	}
+	a, err := newApp(ctx, cfg, org, logger, tp)
 	if err != nil {
 		return err
 	}
@@ -114,14 +130,20 @@ type app struct {
 }
 
 // newApp wires the store, the cache, the schema's policies and the HTTP
-// surface around org.
-func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) (*app, error) {
+// surface around org. A nil tp means no tracing, at no cost.
+func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger, tp trace.TracerProvider) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	store, closeStore, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
+	}
+	if rs, ok := store.(*cache.RedisStore); ok && tp != nil {
+		if err := rs.InstrumentTracing(tp); err != nil {
+			closeStore()
+			return nil, err
+		}
 	}
 	c, err := cache.New(store, cache.Options{
 		Prefix:        cfg.prefix,
@@ -144,7 +166,7 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		closeStore()
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger})
+	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp})
 	// The cache's background refreshes end before the store closes.
 	return &app{handler: h, cache: c, close: func() { c.Close(); closeStore() }}, nil
 }

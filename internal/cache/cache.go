@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -266,6 +268,7 @@ func (c *Cache) Close() {
 func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 	caller := callerFrom(ctx)
 	if q.Policy.TTL <= 0 || (q.Policy.Scope == ScopePrivate && caller == "") {
+		c.annotate(ctx, "uncached")
 		return c.uncached(ctx, load)
 	}
 	key, err := c.key(q, caller)
@@ -279,6 +282,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 			if e, ok := c.near.get(key, now); ok {
 				c.m.hits.Inc()
 				c.m.nearHits.Inc()
+				c.annotate(ctx, "near_hit")
 				return c.result(e, SourceCache, false), nil
 			}
 		}
@@ -287,16 +291,35 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 			case now.Before(seen.e.freshUntil):
 				c.m.hits.Inc()
 				c.keepNear(key, seen.e, now)
+				c.annotate(ctx, "hit")
 				return c.result(seen.e, SourceCache, false), nil
 			case now.Before(seen.e.staleUntil):
 				c.m.staleServed.Inc()
 				c.refresh(ctx, key, q.Policy, load)
+				c.annotate(ctx, "stale")
 				return c.result(seen.e, SourceCache, true), nil
 			}
 		}
 	}
 	c.m.misses.Inc()
+	if revalidate {
+		c.annotate(ctx, "revalidate")
+	} else {
+		c.annotate(ctx, "miss")
+	}
 	return c.await(ctx, key, q.Policy, load, revalidate)
+}
+
+// annotate tells the request's trace span, if one is recording, what the
+// cache did and under which prefix (never the key, which would let traces
+// join a private caller to their queries).
+func (c *Cache) annotate(ctx context.Context, result string) {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("gqlcache.cache.result", result),
+			attribute.String("gqlcache.cache.key_prefix", c.opts.Prefix),
+		)
+	}
 }
 
 // Invalidate removes q's entry and reports whether there was one. A fill
@@ -367,6 +390,9 @@ func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, re
 		f := r.Val.(fill)
 		if !leader {
 			c.m.coalesced.Inc()
+			if span := trace.SpanFromContext(ctx); span.IsRecording() {
+				span.SetAttributes(attribute.Bool("gqlcache.cache.coalesced", true))
+			}
 		}
 		if f.stale {
 			c.m.staleServed.Inc()
@@ -505,7 +531,11 @@ func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
 	c.m.originFetches.Inc()
 	start := time.Now()
 	data, err := safeLoad(ctx, load)
-	c.m.originSeconds.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	c.m.originSeconds.Observe(took.Seconds())
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.Float64("gqlcache.origin.duration_ms", float64(took.Microseconds())/1000))
+	}
 	if err == nil && !json.Valid(data) {
 		err = errors.New("origin answered with invalid JSON")
 	}

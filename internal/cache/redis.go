@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RedisStore is the production Store: one Redis node, a Sentinel-managed
@@ -65,6 +67,14 @@ func OpenRedis(rawURL string, timeout time.Duration) (*RedisStore, error) {
 	default:
 		return NewRedisStore(redis.NewClient(cfg.single), cfg.desc), nil
 	}
+}
+
+// ValidateRedisURL reports whether OpenRedis would accept rawURL, with the
+// error OpenRedis would give, so that configuration can be checked at
+// start without connecting. The error never repeats a password.
+func ValidateRedisURL(rawURL string) error {
+	_, err := parseRedisURL(rawURL, time.Second)
+	return err
 }
 
 // redisURLForms is the hint an invalid REDIS_URL gets.
@@ -158,6 +168,12 @@ func redact(s string, secrets []string) string {
 		}
 	}
 	return s
+}
+
+// InstrumentTracing adds a span per Redis command to tp's traces, without
+// the commands' arguments: those are keys and cached answers.
+func (r *RedisStore) InstrumentTracing(tp trace.TracerProvider) error {
+	return redisotel.InstrumentTracing(r.rdb, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false))
 }
 
 // Close closes the connection pool.

@@ -102,6 +102,9 @@ func TestParseRedisURL(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if err := ValidateRedisURL(tc.url); err != nil {
+				t.Fatalf("ValidateRedisURL: %v", err)
+			}
 			c, err := parseRedisURL(tc.url, timeout)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
@@ -138,6 +141,9 @@ func TestParseRedisURLRefusesWithoutEchoingThePassword(t *testing.T) {
 			_, err := OpenRedis(tc.url, time.Second)
 			if err == nil {
 				t.Fatal("OpenRedis: no error; want the URL refused")
+			}
+			if verr := ValidateRedisURL(tc.url); verr == nil || verr.Error() != err.Error() {
+				t.Errorf("ValidateRedisURL: got %v; want OpenRedis's error %v", verr, err)
 			}
 			msg := err.Error()
 			if strings.Contains(msg, "s3cret") {

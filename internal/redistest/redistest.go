@@ -2,7 +2,8 @@
 // REDIS_URL names, else the one at 127.0.0.1:6379, else a redis-server it
 // starts on a free loopback port. Tests sharing a server each get their own
 // key prefix and never flush a database. For fault tests, Start runs a
-// private server that a test may kill and restart.
+// private server that a test may kill and restart; StartCluster and
+// StartSentinel run a private Redis Cluster and a Sentinel-managed pair.
 package redistest
 
 import (
