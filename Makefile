@@ -7,10 +7,18 @@ run:
 
 # Tests talk to a real Redis: REDIS_URL, else 127.0.0.1:6379, else a
 # redis-server they start themselves, which must then be installed.
+# The playground's browser tests need Chromium, and npm once per machine to
+# fetch GraphiQL's packages (no third-party bundle is committed).
 test:
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "redis-server not found; installing Debian's redis-server package"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "chromium not found; installing Debian's chromium package (the playground's browser tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || [ -n "$$GQLCACHE_PLAYGROUND_ASSETS" ] || { \
+		echo "npm not found; installing Debian's npm package (to fetch GraphiQL's assets once)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	go test -race -count=1 ./...
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2

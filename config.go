@@ -11,38 +11,41 @@ import (
 
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
+	"github.com/gqlcache/gqlcache/internal/playground"
 )
 
 // config is everything the service reads from its environment. Each field's
 // variable and default are in README.md's configuration table.
 type config struct {
-	addr            string
-	redisURL        string
-	redisTimeout    time.Duration
-	ttl             time.Duration
-	stale           time.Duration
-	scope           cache.Scope
-	prefix          string
-	memoryBytes     int
-	originDelay     time.Duration
-	originTimeout   time.Duration
-	adminToken      string
-	maxQueryLen     int
-	production      bool
-	plans           bool
-	tracing         bool
-	apqTTL          time.Duration
-	corsOrigins     []string
-	introspection   bool
-	limits          gqlhttp.Limits
-	maxHeaderBytes  int
-	maxURLBytes     int
-	maxEntryBytes   int
-	nearTTL         time.Duration
-	nearBytes       int
-	logLevel        slog.Level
-	logJSON         bool
-	shutdownTimeout time.Duration
+	addr                string
+	redisURL            string
+	redisTimeout        time.Duration
+	ttl                 time.Duration
+	stale               time.Duration
+	scope               cache.Scope
+	prefix              string
+	memoryBytes         int
+	originDelay         time.Duration
+	originTimeout       time.Duration
+	adminToken          string
+	maxQueryLen         int
+	production          bool
+	plans               bool
+	playgroundAssetsURL string
+	playgroundAssetsDir string
+	tracing             bool
+	apqTTL              time.Duration
+	corsOrigins         []string
+	introspection       bool
+	limits              gqlhttp.Limits
+	maxHeaderBytes      int
+	maxURLBytes         int
+	maxEntryBytes       int
+	nearTTL             time.Duration
+	nearBytes           int
+	logLevel            slog.Level
+	logJSON             bool
+	shutdownTimeout     time.Duration
 }
 
 // loadConfig reads and validates the environment. Every problem is reported
@@ -93,6 +96,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.fail("MODE", v, "development or production")
 	}
 	c.introspection = p.boolean("INTROSPECTION", !c.production)
+	c.playgroundAssetsURL = p.str("PLAYGROUND_ASSETS_URL", "")
+	if v := c.playgroundAssetsURL; v != "" {
+		if err := playground.CheckURL(v); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("PLAYGROUND_ASSETS_URL: %w", err))
+		}
+	}
+	c.playgroundAssetsDir = p.str("PLAYGROUND_ASSETS_DIR", "")
+	if v := c.playgroundAssetsDir; v != "" {
+		if err := playground.CheckAssetsDir(v); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("PLAYGROUND_ASSETS_DIR: %w", err))
+		}
+	}
 	c.plans = p.boolean("COMPILED_PLANS", true)
 	c.tracing = tracingWanted(getenv)
 	c.apqTTL = p.duration("APQ_TTL", 24*time.Hour, false)

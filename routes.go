@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
@@ -25,6 +24,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/playground"
 	"github.com/gqlcache/gqlcache/internal/rest"
 	"github.com/gqlcache/gqlcache/resolvers"
 )
@@ -74,8 +74,15 @@ func newServer(d deps) http.Handler {
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("/graphql", gqlhttp.NotAllowed("GET, POST"))
 	if d.cfg.introspection {
-		mux.Handle("GET /{$}", playground.Handler("gqlcache", "/graphql",
-			playground.WithGraphiqlFetcherHeaders(map[string]string{"Apollo-Require-Preflight": "true"})))
+		pg := playground.Handler(playground.Options{
+			Endpoint:  "/graphql",
+			AssetsURL: d.cfg.playgroundAssetsURL,
+			AssetsDir: d.cfg.playgroundAssetsDir,
+		})
+		mux.Handle("GET /{$}", pg)
+		if d.cfg.playgroundAssetsDir != "" {
+			mux.Handle("GET "+playground.AssetsPath, pg)
+		}
 	}
 	mux.Handle("GET /data", route("data", shim.Get()))
 	mux.Handle("DELETE /data", route("data_delete", shim.Delete()))
