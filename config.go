@@ -11,6 +11,7 @@ import (
 
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
+	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/playground"
 )
 
@@ -25,6 +26,7 @@ type config struct {
 	scope               cache.Scope
 	prefix              string
 	memoryBytes         int
+	originURL           string
 	originDelay         time.Duration
 	originTimeout       time.Duration
 	adminToken          string
@@ -96,6 +98,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.fail("MODE", v, "development or production")
 	}
 	c.introspection = p.boolean("INTROSPECTION", !c.production)
+	c.originURL = p.str("ORIGIN_URL", "")
+	if c.originURL != "" {
+		if err := origin.CheckURL(c.originURL); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("ORIGIN_URL: %w", err))
+		}
+	}
 	c.playgroundAssetsURL = p.str("PLAYGROUND_ASSETS_URL", "")
 	if v := c.playgroundAssetsURL; v != "" {
 		if err := playground.CheckURL(v); err != nil {

@@ -67,6 +67,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
 		{"NEAR_CACHE_TTL", "-1s"},
+		{"ORIGIN_URL", "ftp://upstream/{query}"},
+		{"CORS_ORIGINS", "app.example.com"},
+		{"APQ_TTL", "forever"},
 		{"MODE", "staging"},
 		{"INTROSPECTION", "maybe"},
 	} {

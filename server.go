@@ -61,7 +61,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stdout)
 	redis.SetLogger(redisLog{logger})
-	return serve(ctx, cfg, origin.Generator{Delay: cfg.originDelay}, logger)
+	return serve(ctx, cfg, newOrigin(cfg), logger)
+}
+
+// newOrigin is the HTTP upstream ORIGIN_URL names, else the built-in
+// generator.
+func newOrigin(cfg config) origin.Origin {
+	if cfg.originURL == "" {
+		return origin.Generator{Delay: cfg.originDelay}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Misses come in bursts of different keys; keep connections for them.
+	t.MaxIdleConnsPerHost = 64
+	return &origin.HTTP{URL: cfg.originURL, Client: &http.Client{Transport: t}}
 }
 
 // serve wires the service around org and serves until ctx ends.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -521,5 +522,35 @@ func TestInvalidationReachesAnotherProcess(t *testing.T) {
 	}
 	if n := b.metric("gqlcache_cache_near_hits_total"); n < 1 {
 		t.Errorf("b's near hits = %v; want its reads served from the near cache before the invalidation", n)
+	}
+}
+
+func TestHTTPOriginEndToEnd(t *testing.T) {
+	var calls atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if strings.HasSuffix(r.URL.Path, "/broken") {
+			http.Error(w, "upstream down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=2")
+		_, _ = w.Write([]byte(`{"city":"` + strings.TrimPrefix(r.URL.Path, "/weather/") + `","celsius":12.5}`))
+	}))
+	defer up.Close()
+	s := startService(t, redisEnv(t, "ORIGIN_URL", up.URL+"/weather/{query}"))
+
+	first := s.post(`{ data(query: "paris") { source data expiresInSeconds } }`, nil).field(t, "data")
+	if first.Source != "DATABASE" || string(first.Data) != `{"city":"paris","celsius":12.5}` || *first.ExpiresInSeconds != 2 {
+		t.Errorf("first: got %s %s %d; want the upstream's JSON, fresh for its max-age of 2s", first.Source, first.Data, *first.ExpiresInSeconds)
+	}
+	if r := s.rest(http.MethodGet, q("paris")); r.body.Source != "cache" || r.header.Get("Cache-Control") != "public, max-age=2" {
+		t.Errorf("REST after GraphQL: got %s with %q; want the cached entry, max-age=2", r.body.Source, r.header.Get("Cache-Control"))
+	}
+	if r := s.post(`{ data(query: "broken") { source } }`, nil); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "ORIGIN_UNAVAILABLE" {
+		t.Errorf("upstream 503: got %s; want ORIGIN_UNAVAILABLE", r.raw)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("upstream calls = %d; want 2", n)
 	}
 }

@@ -433,7 +433,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		c.keepNear(key, cur.e, c.opts.Now())
 		return fill{e: cur.e, source: SourceCache, stored: true}, nil
 	}
-	data, err := c.fetch(ctx, load)
+	data, ttl, err := c.fetch(ctx, load, p.TTL)
 	if err != nil {
 		if leased {
 			c.release(ctx, key, token)
@@ -443,9 +443,11 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		}
 		return fill{}, err
 	}
-	e := newEntry(kindData, data, c.opts.Now(), p.TTL, c.opts.Stale)
-	if len(data) > c.opts.MaxEntryBytes {
-		c.m.oversized.Inc()
+	e := newEntry(kindData, data, c.opts.Now(), ttl, c.opts.Stale)
+	if ttl <= 0 || len(data) > c.opts.MaxEntryBytes {
+		if ttl > 0 {
+			c.m.oversized.Inc()
+		}
 		if leased {
 			c.release(ctx, key, token)
 		}
@@ -455,7 +457,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		token = ""
 	}
 	stored, err := guard(c, "fill", func() (bool, error) {
-		return c.store.Fill(ctx, key, cur.stamp, e.encode(), p.TTL+c.opts.Stale, token)
+		return c.store.Fill(ctx, key, cur.stamp, e.encode(), ttl+c.opts.Stale, token)
 	})
 	stored = err == nil && stored
 	if stored {
@@ -524,10 +526,12 @@ func (c *Cache) release(ctx context.Context, key, token string) {
 }
 
 // fetch calls the origin under its own timeout and checks that the answer
-// is one JSON value, since it is served without re-encoding.
-func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
+// is one JSON value, since it is served without re-encoding. It returns the
+// answer's freshness: ttl, or less if the origin limited it.
+func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]byte, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OriginTimeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, freshnessKey{}, &ttl)
 	c.m.originFetches.Inc()
 	start := time.Now()
 	data, err := safeLoad(ctx, load)
@@ -541,13 +545,24 @@ func (c *Cache) fetch(ctx context.Context, load Loader) ([]byte, error) {
 	}
 	switch {
 	case err == nil:
-		return data, nil
+		return data, ttl, nil
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		c.m.originErrors.WithLabelValues("timeout").Inc()
-		return nil, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
 	default:
 		c.m.originErrors.WithLabelValues("error").Inc()
-		return nil, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
+	}
+}
+
+type freshnessKey struct{}
+
+// LimitFreshness, called by a Loader, caps how long its answer stays fresh:
+// an HTTP origin's Cache-Control: max-age, say. Zero means the answer must
+// not be stored at all. A limit can only shorten the field's TTL.
+func LimitFreshness(ctx context.Context, d time.Duration) {
+	if limit, ok := ctx.Value(freshnessKey{}).(*time.Duration); ok && d < *limit {
+		*limit = max(d, 0)
 	}
 }
 
@@ -566,7 +581,7 @@ func safeLoad(ctx context.Context, load Loader) (data []byte, err error) {
 // caller to key it by, or a field whose policy forbids storing.
 func (c *Cache) uncached(ctx context.Context, load Loader) (Result, error) {
 	c.m.uncached.Inc()
-	data, err := c.fetch(ctx, load)
+	data, _, err := c.fetch(ctx, load, 0)
 	if err != nil {
 		return Result{}, err
 	}

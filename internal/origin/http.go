@@ -1,0 +1,138 @@
+package origin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+)
+
+// HTTP is an origin on an HTTP upstream: the service becomes a caching
+// front for it. Its answers' Cache-Control may shorten (max-age, s-maxage)
+// or forbid (no-store, no-cache, private) caching; it can never lengthen
+// the service's own TTL.
+type HTTP struct {
+	// URL is the upstream. A {query} placeholder is replaced by the
+	// escaped query (as a path segment or a query-string value, wherever it
+	// stands); without one, ?query= (or &query=) is appended.
+	URL string
+	// Client makes the requests. Nil: a client with no timeout of its own,
+	// since the cache bounds every fetch by ORIGIN_TIMEOUT.
+	Client *http.Client
+	// MaxBytes bounds an answer. Zero: 8 MiB.
+	MaxBytes int64
+}
+
+var _ Origin = (*HTTP)(nil)
+
+// ErrUpstream is wrapped by every error the upstream's answer causes, so a
+// caller can tell them from transport failures.
+var ErrUpstream = errors.New("upstream answer unusable")
+
+// CheckURL reports whether raw can be an upstream URL.
+func CheckURL(raw string) error {
+	u, err := url.Parse(strings.ReplaceAll(raw, "{query}", "q"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an http:// or https:// URL, with an optional {query} placeholder")
+	}
+	return nil
+}
+
+// target escapes the query for where it goes: as one path segment (a "/"
+// in it escaped too) or as a query-string value.
+func (h *HTTP) target(query string) string {
+	esc := url.QueryEscape(query)
+	if i := strings.Index(h.URL, "{query}"); i >= 0 {
+		if q := strings.IndexByte(h.URL, '?'); q < 0 || i < q {
+			esc = url.PathEscape(query)
+		}
+		return strings.ReplaceAll(h.URL, "{query}", esc)
+	}
+	sep := "?"
+	if strings.Contains(h.URL, "?") {
+		sep = "&"
+	}
+	return h.URL + sep + "query=" + esc
+}
+
+// Fetch implements Origin.
+func (h *HTTP) Fetch(ctx context.Context, query string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.target(query), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	client := h.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%w: status %d", ErrUpstream, resp.StatusCode)
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil, fmt.Errorf("%w: content type %q, not JSON", ErrUpstream, mt)
+	}
+	limit := h.MaxBytes
+	if limit <= 0 {
+		limit = 8 << 20
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUpstream, limit)
+	}
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("%w: body is not valid JSON", ErrUpstream)
+	}
+	if d, ok := freshness(resp.Header.Values("Cache-Control")); ok {
+		cache.LimitFreshness(ctx, d)
+	}
+	return body, nil
+}
+
+// freshness reads how long an answer may be cached: zero for no-store,
+// no-cache or private (this service's entries are shared), else s-maxage
+// or max-age. ok is false when Cache-Control says nothing about it.
+func freshness(values []string) (d time.Duration, ok bool) {
+	maxAge, sMaxAge := -1, -1
+	for _, v := range values {
+		for dir := range strings.SplitSeq(v, ",") {
+			name, arg, _ := strings.Cut(strings.TrimSpace(dir), "=")
+			switch strings.ToLower(name) {
+			case "no-store", "no-cache", "private":
+				return 0, true
+			case "max-age":
+				if n, err := strconv.Atoi(strings.Trim(arg, `"`)); err == nil && n >= 0 {
+					maxAge = n
+				}
+			case "s-maxage":
+				if n, err := strconv.Atoi(strings.Trim(arg, `"`)); err == nil && n >= 0 {
+					sMaxAge = n
+				}
+			}
+		}
+	}
+	switch {
+	case sMaxAge >= 0:
+		return time.Duration(sMaxAge) * time.Second, true
+	case maxAge >= 0:
+		return time.Duration(maxAge) * time.Second, true
+	}
+	return 0, false
+}

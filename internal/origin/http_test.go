@@ -1,0 +1,149 @@
+package origin_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/origin"
+)
+
+// upstream answers with what answer says for the request it got.
+func upstream(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(answer))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func jsonAnswer(cacheControl, body string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if cacheControl != "" {
+			w.Header().Set("Cache-Control", cacheControl)
+		}
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func TestHTTPBuildsTheUpstreamURL(t *testing.T) {
+	var got *url.URL
+	srv := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL
+		jsonAnswer("", `{}`)(w, r)
+	})
+	for _, tc := range []struct{ url, wantPath, wantQuery string }{
+		{srv.URL + "/weather/{query}", "/weather/paris & co/é", ""},
+		{srv.URL + "/search", "/search", "query=paris+%26+co%2F%C3%A9"},
+		{srv.URL + "/search?lang=fr", "/search", "lang=fr&query=paris+%26+co%2F%C3%A9"},
+	} {
+		if _, err := (&origin.HTTP{URL: tc.url}).Fetch(context.Background(), "paris & co/é"); err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		if got.Path != tc.wantPath || got.RawQuery != tc.wantQuery {
+			t.Errorf("%s: upstream got path %q query %q; want %q and %q", tc.url, got.Path, got.RawQuery, tc.wantPath, tc.wantQuery)
+		}
+	}
+}
+
+func TestHTTPRefusesUnusableAnswers(t *testing.T) {
+	for name, answer := range map[string]func(http.ResponseWriter, *http.Request){
+		"500": func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) },
+		"404": func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
+		"HTML": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html>maintenance</html>"))
+		},
+		"broken JSON": jsonAnswer("", `{"a":`),
+		"too large":   jsonAnswer("", `"`+strings.Repeat("x", 2000)+`"`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := (&origin.HTTP{URL: upstream(t, answer).URL, MaxBytes: 1000}).Fetch(context.Background(), "q")
+			if !errors.Is(err, origin.ErrUpstream) {
+				t.Errorf("got %v; want ErrUpstream", err)
+			}
+		})
+	}
+}
+
+// cacheOn is a cache on the embedded store with a one-hour TTL.
+func cacheOn(t *testing.T, opts cache.Options) *cache.Cache {
+	t.Helper()
+	s, err := cache.NewMemoryStore(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	c, err := cache.New(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+var hour = cache.Query{Field: "Query.data", Args: map[string]any{"query": "q"}, Policy: cache.Policy{TTL: time.Hour}}
+
+func TestHTTPCacheControlShortensOrForbidsCaching(t *testing.T) {
+	for _, tc := range []struct {
+		cacheControl string
+		stored       bool
+		maxAge       int
+	}{
+		{"", true, 3600},
+		{"max-age=30", true, 30},
+		{"public, max-age=30, s-maxage=10", true, 10},
+		{"max-age=86400", true, 3600}, // never longer than the service's own TTL
+		{"no-store", false, 0},
+		{"private, max-age=60", false, 0},
+		{"no-cache", false, 0},
+	} {
+		t.Run(tc.cacheControl, func(t *testing.T) {
+			o := &origin.HTTP{URL: upstream(t, jsonAnswer(tc.cacheControl, `{"temp":12}`)).URL}
+			c := cacheOn(t, cache.Options{})
+			res, err := c.Get(context.Background(), hour, func(ctx context.Context) ([]byte, error) { return o.Fetch(ctx, "q") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(res.Data) != `{"temp":12}` || res.Stored != tc.stored || (tc.stored && res.MaxAge() != tc.maxAge) {
+				t.Errorf("got %s stored %v max-age %d; want stored %v max-age %d", res.Data, res.Stored, res.MaxAge(), tc.stored, tc.maxAge)
+			}
+		})
+	}
+}
+
+func TestHTTPTimeoutIsTheCachesOriginTimeout(t *testing.T) {
+	slow := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	o := &origin.HTTP{URL: slow.URL}
+	c := cacheOn(t, cache.Options{OriginTimeout: 50 * time.Millisecond})
+	start := time.Now()
+	_, err := c.Get(context.Background(), hour, func(ctx context.Context) ([]byte, error) { return o.Fetch(ctx, "q") })
+	if !errors.Is(err, cache.ErrOriginTimeout) || time.Since(start) > 2*time.Second {
+		t.Errorf("got %v after %v; want ErrOriginTimeout after about 50ms", err, time.Since(start))
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://api.example.com/weather/{query}": true,
+		"http://127.0.0.1:9000/search?x=1":        true,
+		"ftp://example.com":                       false,
+		"example.com/{query}":                     false,
+		"":                                        false,
+	} {
+		if err := origin.CheckURL(raw); (err == nil) != ok {
+			t.Errorf("CheckURL(%q) = %v; want ok %v", raw, err, ok)
+		}
+	}
+}
