@@ -29,9 +29,9 @@ func openRedis(t *testing.T, rawURL string) *cache.RedisStore {
 	return s
 }
 
-// storeContract is TestStoreContract's contract with every key in a hash
-// tag, as the cache's keys are: in a Cluster the two-key scripts may only
-// touch one slot.
+// storeContract is what every Store must do, checked with every key in a
+// hash tag, as the cache's keys are: in a Cluster the two-key scripts may
+// only touch one slot.
 func storeContract(t *testing.T, s cache.Store) {
 	t.Helper()
 	ctx := context.Background()
