@@ -554,3 +554,18 @@ func TestHTTPOriginEndToEnd(t *testing.T) {
 		t.Errorf("upstream calls = %d; want 2", n)
 	}
 }
+
+func TestMetricsListOnlyStatusCodesThatHappened(t *testing.T) {
+	s := startService(t, nil)
+	s.rest(http.MethodGet, q("x"))
+	s.rest(http.MethodGet, "foo=1")
+	_, body := s.get("/metrics")
+	for _, want := range []string{`code="200",route="data"`, `code="400",route="data"`} {
+		if !strings.Contains(body, "gqlcache_http_request_duration_seconds_count{"+want+"} 1") {
+			t.Errorf("/metrics lacks the series %s with one request", want)
+		}
+	}
+	if strings.Contains(body, `code="503"`) || strings.Contains(body, `route="graphql"`) {
+		t.Error("/metrics lists series for codes or routes that never answered")
+	}
+}
