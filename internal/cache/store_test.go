@@ -36,11 +36,11 @@ func TestStoreContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		storeContract(t, s)
+		storeContract(t, s, false)
 	})
 	t.Run("redis", func(t *testing.T) {
 		url, _ := redistest.Shared(t)
-		storeContract(t, cache.NewRedisStore(redisClient(t, url), "test"))
+		storeContract(t, cache.NewRedisStore(redisClient(t, url), "test"), true)
 	})
 }
 
