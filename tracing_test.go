@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,20 +74,18 @@ func TestTracingSpans(t *testing.T) {
 	if len(requests) != 3 {
 		t.Fatalf("got %d request spans; want one per request (3)", len(requests))
 	}
-	wants := []map[attribute.Key]string{
-		{"gqlcache.cache.result": "miss", "gqlcache.cache.key_prefix": cfg.prefix},
-		{"gqlcache.cache.result": "near_hit", "gqlcache.cache.key_prefix": cfg.prefix},
-		{"gqlcache.cache.result": "near_hit"},
-	}
+	// The fill keeps the entry in the near cache, which answers the rest.
+	wants := [][]string{{"miss"}, {"near_hit"}, {"near_hit"}}
 	for i, s := range requests {
 		got := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
 			got[kv.Key] = kv.Value.String()
 		}
-		for k, v := range wants[i] {
-			if got[k] != v {
-				t.Errorf("request %d (%s): %s = %q; want %q", i, s.Name(), k, got[k], v)
-			}
+		if r := got["gqlcache.cache.result"]; !slices.Contains(wants[i], r) {
+			t.Errorf("request %d (%s): gqlcache.cache.result = %q; want one of %q", i, s.Name(), r, wants[i])
+		}
+		if p := got["gqlcache.cache.key_prefix"]; p != cfg.prefix {
+			t.Errorf("request %d (%s): gqlcache.cache.key_prefix = %q; want %q", i, s.Name(), p, cfg.prefix)
 		}
 		if _, ok := got["gqlcache.origin.duration_ms"]; ok != (i == 0) {
 			t.Errorf("request %d: origin time recorded: %v; want it on the miss only", i, ok)

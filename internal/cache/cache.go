@@ -212,12 +212,24 @@ func New(store Store, opts Options) (*Cache, error) {
 		c.near = n
 		var ctx context.Context
 		ctx, c.stopNear = context.WithCancel(context.Background())
+		// New returns once announcements flow (or after a second, should the
+		// store not answer), so the first subscription's reset cannot drop
+		// entries a caller has just put in the near cache.
+		subscribed := make(chan struct{})
+		var once sync.Once
 		c.background.Go(func() {
 			b.Changes(ctx, opts.Prefix+":"+keyVersion+":changes", func(key string, nonce uint64) {
 				c.m.nearDrops.Inc()
 				n.changed(key, nonce)
-			}, n.reset)
+			}, func() {
+				n.reset()
+				once.Do(func() { close(subscribed) })
+			})
 		})
+		select {
+		case <-subscribed:
+		case <-time.After(time.Second):
+		}
 	}
 	c.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:    "store",

@@ -17,10 +17,8 @@ func twoProcesses(t *testing.T, nearTTL time.Duration) (a, b env) {
 	open := func() env {
 		return newCacheOn(t, cache.NewRedisStore(redisClient(t, url), "test"), cache.Options{Prefix: prefix, NearTTL: nearTTL})
 	}
-	a, b = open(), open()
-	// Both must be listening before the test announces anything.
-	time.Sleep(100 * time.Millisecond)
-	return a, b
+	// cache.New returns with its announcements flowing: no waiting here.
+	return open(), open()
 }
 
 func TestNearCacheAnswersHotKeysInProcess(t *testing.T) {
@@ -99,9 +97,6 @@ func TestNearCacheHoldsACopyAtMostItsTTL(t *testing.T) {
 	url, prefix := redistest.Shared(t)
 	rdb := redisClient(t, url)
 	e := newCacheOn(t, cache.NewRedisStore(rdb, "test"), cache.Options{Prefix: prefix, NearTTL: 100 * time.Millisecond})
-	// The subscription's confirmation clears the near cache (nothing missed
-	// before it can linger); let it arrive before the test fills anything.
-	time.Sleep(100 * time.Millisecond)
 	o := &origin{}
 	ctx := context.Background()
 	first := mustGet(t, e.c, ctx, dataQuery, o.load)
