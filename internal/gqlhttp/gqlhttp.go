@@ -195,6 +195,12 @@ type planner struct {
 	cache   *lru.LRU[Plan]
 }
 
+// maxPlannedRequest bounds the requests whose plans are kept, and so the
+// planner's memory (1000 plans of at most 4 KiB of key each): the common
+// operations are a few hundred bytes, and a larger one is still planned,
+// just compiled anew each time.
+const maxPlannedRequest = 4 << 10
+
 // serve answers from the plan for request, if there is one.
 func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request string, get bool) bool {
 	if p.compile == nil {
@@ -237,7 +243,9 @@ func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecu
 	}
 	if plans.compile != nil {
 		if plan := plans.compile(oc); plan != nil {
-			plans.cache.Add(ctx, request, plan)
+			if len(request) <= maxPlannedRequest {
+				plans.cache.Add(ctx, request, plan)
+			}
 			writePlanned(ctx, w, plan, queriesOnly)
 			return
 		}
