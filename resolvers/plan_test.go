@@ -12,46 +12,28 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
-	"github.com/gqlcache/gqlcache/resolvers"
+	"github.com/gqlcache/gqlcache/internal/servicetest"
 )
 
 // endpoints returns the GraphQL endpoint twice over one cache: with plans
 // and with gqlgen executing everything.
 func endpoints(t *testing.T, org origin.Origin) (planned, executed http.Handler, compiled *int) {
 	t.Helper()
-	store, err := cache.NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
 	// A still clock keeps expiresInSeconds from ticking between the two.
 	now := time.Date(2026, 11, 26, 5, 0, 0, 123e6, time.UTC)
-	c, err := cache.New(store, cache.Options{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	p, err := resolvers.NewPolicies(graph.NewExecutableSchema(graph.Config{}).Schema(), cache.Policy{TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := resolvers.New(resolvers.Deps{Cache: c, Origin: org, Policies: p})
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: res})
-	opts := gqlhttp.Options{ErrorPresenter: resolvers.PresentError}
-	executed = gqlhttp.New(es, opts)
+	res := servicetest.Resolver(t, org, time.Hour, cache.Options{Now: func() time.Time { return now }})
 	compiled = new(int)
-	opts.Compile = func(oc *graphql.OperationContext) gqlhttp.Plan {
+	compile := func(oc *graphql.OperationContext) gqlhttp.Plan {
 		p := res.Compile(oc)
 		if p != nil {
 			*compiled++
 		}
 		return p
 	}
-	return gqlhttp.New(es, opts), executed, compiled
+	return servicetest.Endpoint(res, gqlhttp.Options{Compile: compile}), servicetest.Endpoint(res, gqlhttp.Options{}), compiled
 }
 
 func send(h http.Handler, body string) (int, string) {

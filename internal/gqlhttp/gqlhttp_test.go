@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"go.uber.org/goleak"
@@ -14,7 +15,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
-	"github.com/gqlcache/gqlcache/resolvers"
+	"github.com/gqlcache/gqlcache/internal/servicetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -22,25 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // endpoint is the real GraphQL endpoint on the embedded store.
 func endpoint(t testing.TB) http.Handler {
 	t.Helper()
-	store, err := cache.NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	c, err := cache.New(store, cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	schema := graph.NewExecutableSchema(graph.Config{})
-	p, err := resolvers.NewPolicies(schema.Schema(), cache.Policy{TTL: 5e9})
-	if err != nil {
-		t.Fatal(err)
-	}
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(resolvers.Deps{
-		Cache: c, Origin: origin.Generator{}, Policies: p,
-	})})
-	return gqlhttp.New(es, gqlhttp.Options{ErrorPresenter: resolvers.PresentError})
+	return servicetest.Endpoint(servicetest.Resolver(t, origin.Generator{}, 5*time.Second, cache.Options{}), gqlhttp.Options{})
 }
 
 func post(h http.Handler, contentType, body string) *httptest.ResponseRecorder {

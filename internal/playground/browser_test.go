@@ -14,39 +14,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/playground/playgroundtest"
-	"github.com/gqlcache/gqlcache/resolvers"
+	"github.com/gqlcache/gqlcache/internal/servicetest"
 )
 
 // endpoint is the real GraphQL endpoint on the embedded store, with
-// introspection on as in development, so that GraphiQL loads the schema.
+// introspection on as in development, so that GraphiQL loads the schema. A
+// TTL far above the test's length: the second run must find the entry fresh
+// however slow the browser is.
 func endpoint(t *testing.T) http.Handler {
 	t.Helper()
-	store, err := cache.NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	c, err := cache.New(store, cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	schema := graph.NewExecutableSchema(graph.Config{})
-	// A TTL far above the test's length: the second run must find the
-	// entry fresh however slow the browser is.
-	p, err := resolvers.NewPolicies(schema.Schema(), cache.Policy{TTL: 10 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(resolvers.Deps{
-		Cache: c, Origin: origin.Generator{}, Policies: p,
-	})})
-	return gqlhttp.New(es, gqlhttp.Options{Introspection: true, Suggestions: true, ErrorPresenter: resolvers.PresentError})
+	r := servicetest.Resolver(t, origin.Generator{}, 10*time.Minute, cache.Options{})
+	return servicetest.Endpoint(r, gqlhttp.Options{Introspection: true, Suggestions: true})
 }
 
 var (
