@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -160,6 +161,43 @@ func loadConfig(getenv func(string) string) (config, error) {
 		p.fail("LOG_FORMAT", v, "text or json")
 	}
 	return c, errors.Join(p.errs...)
+}
+
+// withFlags parses args and returns getenv overridden by them: every
+// variable loadConfig reads has a flag named after it in lower case with
+// dashes (CACHE_TTL: -cache-ttl). The names come from a dry run of
+// loadConfig, so the flags can never drift from the variables.
+// OpenTelemetry's own variables stay variables, and so does ADMIN_TOKEN:
+// a flag's value shows in every process listing.
+func withFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (func(string) string, error) {
+	var names []string
+	seen := map[string]bool{}
+	_, _ = loadConfig(func(k string) string {
+		if !seen[k] && !strings.HasPrefix(k, "OTEL_") && k != "ADMIN_TOKEN" {
+			seen[k] = true
+			names = append(names, k)
+		}
+		return getenv(k)
+	})
+	flags := map[string]*string{}
+	for _, name := range names {
+		flags[name] = fs.String(flagName(name), "", "overrides $"+name)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return func(k string) string {
+		if v, ok := flags[k]; ok && given[flagName(k)] {
+			return *v
+		}
+		return getenv(k)
+	}, nil
+}
+
+func flagName(variable string) string {
+	return strings.ToLower(strings.ReplaceAll(variable, "_", "-"))
 }
 
 type envParser struct {

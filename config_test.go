@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,28 @@ func TestRunStopsOnBadConfiguration(t *testing.T) {
 	err = run(context.Background(), []string{"gqlcache", "extra"}, env(), &out, &out)
 	if err == nil {
 		t.Error("run with a stray argument: got nil; want an error")
+	}
+}
+
+func TestFlagsOverrideVariables(t *testing.T) {
+	fs := flag.NewFlagSet("gqlcache", flag.ContinueOnError)
+	getenv, err := withFlags(fs, []string{"-cache-ttl", "250ms", "-addr", "127.0.0.1:9"}, env("CACHE_TTL", "1m", "CACHE_STALE", "3s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ttl != 250*time.Millisecond || c.addr != "127.0.0.1:9" || c.stale != 3*time.Second {
+		t.Errorf("got ttl %v addr %q stale %v; want the flags' 250ms and 127.0.0.1:9, and the variable's 3s", c.ttl, c.addr, c.stale)
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"gqlcache", "-cache-ttl", "five"}, env(), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "CACHE_TTL") {
+		t.Errorf("run -cache-ttl five: got %v; want an error naming CACHE_TTL", err)
+	}
+	if err := run(context.Background(), []string{"gqlcache", "-no-such-flag"}, env(), &out, &out); err == nil {
+		t.Error("run with an unknown flag: got nil; want an error")
 	}
 }

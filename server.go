@@ -47,13 +47,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s\n\nConfigured by environment variables; see README.md.\n", args[0])
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nEach flag overrides the environment variable it names; see README.md.\n", args[0])
+		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	getenv, err := withFlags(fs, args[1:], getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: configuration is by environment variables", fs.Args())
+		return fmt.Errorf("unexpected arguments %q: configuration is by flags or environment variables", fs.Args())
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
