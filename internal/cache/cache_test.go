@@ -261,11 +261,10 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	e.c.Close() // waits for the background refresh
+	r := eventuallyFresh(t, e.c, q, o.load)
 	if got := o.calls.Load(); got != 2 {
 		t.Errorf("origin calls = %d; want 2 (the fill and exactly one refresh)", got)
 	}
-	r := mustGet(t, e.c, ctx, q, o.load)
 	if r.Stale || r.Source != cache.SourceCache || !r.CachedAt.After(first.CachedAt) {
 		t.Errorf("after the refresh: got stale=%v source=%v cachedAt=%v; want the refreshed entry", r.Stale, r.Source, r.CachedAt)
 	}
@@ -286,16 +285,29 @@ func TestStaleIfError(t *testing.T) {
 		t.Errorf("revalidation with the origin down: got stale=%v id=%d; want the stale copy", r.Stale, r.ID)
 	}
 	r = mustGet(t, e.c, ctx, q, o.load)
-	e.c.Close()
 	if !r.Stale || r.ID != first.ID {
 		t.Errorf("with the origin down: got stale=%v id=%d; want the stale copy", r.Stale, r.ID)
 	}
 	o.fail.Store(false)
-	r = mustGet(t, e.c, ctx, q, o.load)
-	e.c.Close()
-	r = mustGet(t, e.c, ctx, q, o.load)
-	if r.Stale || r.ID == first.ID {
-		t.Errorf("after the origin healed: got stale=%v; want a fresh entry", r.Stale)
+	if r := eventuallyFresh(t, e.c, q, o.load); r.ID == first.ID {
+		t.Error("after the origin healed: the old entry; want a new one")
+	}
+}
+
+// eventuallyFresh reads q until a background refresh has replaced its stale
+// entry, and returns the fresh answer.
+func eventuallyFresh(t *testing.T, c *cache.Cache, q cache.Query, load cache.Loader) cache.Result {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := mustGet(t, c, context.Background(), q, load)
+		if !r.Stale {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still stale after 5s; want the background refresh to have stored a fresh entry")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
