@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
@@ -124,7 +125,7 @@ type countingOrigin struct {
 	n atomic.Int64
 }
 
-func (o *countingOrigin) Fetch(ctx context.Context, q string) ([]byte, error) {
+func (o *countingOrigin) Fetch(ctx context.Context, q string) (cache.Fetched, error) {
 	o.n.Add(1)
 	return o.Generator.Fetch(ctx, q)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
@@ -334,7 +335,9 @@ func TestOriginFailuresAreClearErrors(t *testing.T) {
 
 type errorOrigin struct{ err error }
 
-func (o errorOrigin) Fetch(context.Context, string) ([]byte, error) { return nil, o.err }
+func (o errorOrigin) Fetch(context.Context, string) (cache.Fetched, error) {
+	return cache.Fetched{}, o.err
+}
 
 func TestStaleServedWhileOriginDown(t *testing.T) {
 	flaky := &switchOrigin{}
@@ -360,12 +363,12 @@ type switchOrigin struct {
 	calls atomic.Int64
 }
 
-func (o *switchOrigin) Fetch(ctx context.Context, q string) ([]byte, error) {
+func (o *switchOrigin) Fetch(ctx context.Context, q string) (cache.Fetched, error) {
 	o.calls.Add(1)
 	if o.down.Load() {
-		return nil, errors.New("down")
+		return cache.Fetched{}, errors.New("down")
 	}
-	return []byte(`"fresh ` + time.Now().Format(time.RFC3339Nano) + `"`), nil
+	return cache.Fetched{Data: []byte(`"fresh ` + time.Now().Format(time.RFC3339Nano) + `"`)}, nil
 }
 
 func TestInvalidateNeedsTheAdminToken(t *testing.T) {

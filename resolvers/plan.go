@@ -121,9 +121,7 @@ func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) 
 		if f.typename {
 			return
 		}
-		results[i], errs[i] = p.r.d.Cache.Get(ctx, f.query, func(ctx context.Context) ([]byte, error) {
-			return p.r.d.Origin.Fetch(ctx, f.arg)
-		})
+		results[i], errs[i] = p.r.d.Cache.Get(ctx, f.query, p.r.load(f.arg))
 	}
 	if len(p.fields) == 1 {
 		get(0)

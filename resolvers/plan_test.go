@@ -90,8 +90,8 @@ func TestPlansWriteWhatGqlgenWrites(t *testing.T) {
 
 type failingOrigin struct{}
 
-func (failingOrigin) Fetch(context.Context, string) ([]byte, error) {
-	return nil, errors.New("connection refused at 10.0.0.7")
+func (failingOrigin) Fetch(context.Context, string) (cache.Fetched, error) {
+	return cache.Fetched{}, errors.New("connection refused at 10.0.0.7")
 }
 
 func TestPlansReportErrorsAsGqlgenDoes(t *testing.T) {

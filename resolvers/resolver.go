@@ -48,6 +48,11 @@ func (r *Resolver) dataQuery(q string) cache.Query {
 	return cache.Query{Field: DataField, Args: map[string]any{"query": q}, Policy: r.d.Policies.For(DataField)}
 }
 
+// load fetches data(query: q)'s answer from the origin on a miss.
+func (r *Resolver) load(q string) cache.Loader {
+	return func(ctx context.Context) (cache.Fetched, error) { return r.d.Origin.Fetch(ctx, q) }
+}
+
 // authorized reports whether the operation's request carries the admin token.
 func (r *Resolver) authorized(ctx context.Context) bool {
 	return admin.Authorized(graphql.GetOperationContext(ctx).Headers.Get("Authorization"), r.d.AdminToken)

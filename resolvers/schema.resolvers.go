@@ -23,9 +23,7 @@ func (r *mutationResolver) Invalidate(ctx context.Context, query string) (bool, 
 
 // Data is the resolver for the data field.
 func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayload, error) {
-	res, err := r.d.Cache.Get(ctx, r.query(graphql.GetFieldContext(ctx)), func(ctx context.Context) ([]byte, error) {
-		return r.d.Origin.Fetch(ctx, query)
-	})
+	res, err := r.d.Cache.Get(ctx, r.query(graphql.GetFieldContext(ctx)), r.load(query))
 	if err != nil {
 		return nil, err
 	}

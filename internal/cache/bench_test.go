@@ -34,7 +34,9 @@ func BenchmarkGetHit(b *testing.B) {
 			defer c.Close()
 			ctx := context.Background()
 			q := withTTL(dataQuery, time.Hour)
-			load := func(context.Context) ([]byte, error) { return []byte(`"Hello, this is fresh data"`), nil }
+			load := func(context.Context) (cache.Fetched, error) {
+				return cache.Fetched{Data: []byte(`"Hello, this is fresh data"`)}, nil
+			}
 			if _, err := c.Get(ctx, q, load); err != nil {
 				b.Fatal(err)
 			}
@@ -60,7 +62,7 @@ func BenchmarkGetMissMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	load := func(context.Context) ([]byte, error) { return []byte(`"fresh"`), nil }
+	load := func(context.Context) (cache.Fetched, error) { return cache.Fetched{Data: []byte(`"fresh"`)}, nil }
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

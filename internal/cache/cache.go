@@ -58,9 +58,22 @@ type Query struct {
 	Policy Policy
 }
 
-// Loader fetches fresh data from the origin on a miss. It must return one
-// JSON value; the bytes are stored and served unchanged.
-type Loader func(ctx context.Context) ([]byte, error)
+// Fetched is what a Loader got from the origin: the answer and what the
+// origin said about keeping it.
+type Fetched struct {
+	// Data is one JSON value, stored and served unchanged.
+	Data []byte
+	// MaxAge, when positive, caps how long the answer stays fresh (an HTTP
+	// upstream's Cache-Control: max-age, say). It can only shorten the
+	// field's TTL. Zero: the field's TTL.
+	MaxAge time.Duration
+	// NoStore forbids storing the answer: it is served to the requests
+	// that asked for it, and the next miss asks the origin again.
+	NoStore bool
+}
+
+// Loader fetches fresh data from the origin on a miss.
+type Loader func(ctx context.Context) (Fetched, error)
 
 // Errors a Get returns when the origin cannot answer and no stale copy
 // exists. The origin's own error is wrapped beneath them.
@@ -543,21 +556,25 @@ func (c *Cache) release(ctx context.Context, key, token string) {
 func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]byte, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OriginTimeout)
 	defer cancel()
-	ctx = context.WithValue(ctx, freshnessKey{}, &ttl)
 	c.m.originFetches.Inc()
 	start := time.Now()
-	data, err := safeLoad(ctx, load)
+	got, err := safeLoad(ctx, load)
 	took := time.Since(start)
 	c.m.originSeconds.Observe(took.Seconds())
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.SetAttributes(attribute.Float64("gqlcache.origin.duration_ms", float64(took.Microseconds())/1000))
 	}
-	if err == nil && !json.Valid(data) {
+	if err == nil && !json.Valid(got.Data) {
 		err = errors.New("origin answered with invalid JSON")
 	}
 	switch {
 	case err == nil:
-		return data, ttl, nil
+		if got.NoStore {
+			ttl = 0
+		} else if got.MaxAge > 0 {
+			ttl = min(ttl, got.MaxAge)
+		}
+		return got.Data, ttl, nil
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		c.m.originErrors.WithLabelValues("timeout").Inc()
 		return nil, 0, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
@@ -567,20 +584,9 @@ func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]by
 	}
 }
 
-type freshnessKey struct{}
-
-// LimitFreshness, called by a Loader, caps how long its answer stays fresh:
-// an HTTP origin's Cache-Control: max-age, say. Zero means the answer must
-// not be stored at all. A limit can only shorten the field's TTL.
-func LimitFreshness(ctx context.Context, d time.Duration) {
-	if limit, ok := ctx.Value(freshnessKey{}).(*time.Duration); ok && d < *limit {
-		*limit = max(d, 0)
-	}
-}
-
 // safeLoad turns an origin's panic into an error. The fill runs on its own
 // goroutine (singleflight's), where a panic would end the whole process.
-func safeLoad(ctx context.Context, load Loader) (data []byte, err error) {
+func safeLoad(ctx context.Context, load Loader) (got Fetched, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("origin panicked: %v", p)

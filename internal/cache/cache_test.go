@@ -38,7 +38,7 @@ type origin struct {
 	entered chan struct{}
 }
 
-func (o *origin) load(ctx context.Context) ([]byte, error) {
+func (o *origin) load(ctx context.Context) (cache.Fetched, error) {
 	n := o.calls.Add(1)
 	if o.entered != nil {
 		o.entered <- struct{}{}
@@ -50,13 +50,13 @@ func (o *origin) load(ctx context.Context) ([]byte, error) {
 		select {
 		case <-time.After(o.delay):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return cache.Fetched{}, ctx.Err()
 		}
 	}
 	if o.fail.Load() {
-		return nil, errors.New("origin down at 10.0.0.7:5432")
+		return cache.Fetched{}, errors.New("origin down at 10.0.0.7:5432")
 	}
-	return fmt.Appendf(nil, `{"answer":%d}`, n), nil
+	return cache.Fetched{Data: fmt.Appendf(nil, `{"answer":%d}`, n)}, nil
 }
 
 var dataQuery = cache.Query{Field: "Query.data", Args: map[string]any{"query": "weather:paris"}, Policy: cache.Policy{TTL: time.Minute}}
@@ -447,8 +447,8 @@ func TestZeroTTLIsNeverStored(t *testing.T) {
 
 func TestInvalidJSONFromOriginIsAnError(t *testing.T) {
 	e := newCache(t, cache.Options{})
-	_, err := e.c.Get(context.Background(), dataQuery, func(context.Context) ([]byte, error) {
-		return []byte(`{"truncated":`), nil
+	_, err := e.c.Get(context.Background(), dataQuery, func(context.Context) (cache.Fetched, error) {
+		return cache.Fetched{Data: []byte(`{"truncated":`)}, nil
 	})
 	if !errors.Is(err, cache.ErrOriginUnavailable) {
 		t.Errorf("got %v; want ErrOriginUnavailable", err)
@@ -578,7 +578,9 @@ func TestMemoryStoreServesAsEmbeddedDefault(t *testing.T) {
 
 func TestOversizedAnswerIsServedNotStored(t *testing.T) {
 	e := newCache(t, cache.Options{MaxEntryBytes: 64})
-	big := func(context.Context) ([]byte, error) { return []byte(`"` + strings.Repeat("x", 100) + `"`), nil }
+	big := func(context.Context) (cache.Fetched, error) {
+		return cache.Fetched{Data: []byte(`"` + strings.Repeat("x", 100) + `"`)}, nil
+	}
 	for range 2 {
 		r := mustGet(t, e.c, context.Background(), dataQuery, big)
 		if r.Source != cache.SourceOrigin || r.Stored || len(r.Data) != 102 {
@@ -592,7 +594,7 @@ func TestOversizedAnswerIsServedNotStored(t *testing.T) {
 
 func TestPanickingOriginIsAnOriginError(t *testing.T) {
 	e := newCache(t, cache.Options{})
-	_, err := e.c.Get(context.Background(), dataQuery, func(context.Context) ([]byte, error) { panic("boom") })
+	_, err := e.c.Get(context.Background(), dataQuery, func(context.Context) (cache.Fetched, error) { panic("boom") })
 	if !errors.Is(err, cache.ErrOriginUnavailable) {
 		t.Errorf("got %v; want ErrOriginUnavailable (and the process still running)", err)
 	}

@@ -14,12 +14,12 @@ import (
 // that answers a query with one JSON value.
 type temperatures map[string]float64
 
-func (t temperatures) Fetch(_ context.Context, city string) ([]byte, error) {
+func (t temperatures) Fetch(_ context.Context, city string) (cache.Fetched, error) {
 	c, ok := t[city]
 	if !ok {
-		return nil, fmt.Errorf("no station in %s", city)
+		return cache.Fetched{}, fmt.Errorf("no station in %s", city)
 	}
-	return []byte(`{"city":` + strconv.Quote(city) + `,"celsius":` + strconv.FormatFloat(c, 'f', 1, 64) + `}`), nil
+	return cache.Fetched{Data: []byte(`{"city":` + strconv.Quote(city) + `,"celsius":` + strconv.FormatFloat(c, 'f', 1, 64) + `}`)}, nil
 }
 
 var _ origin.Origin = temperatures(nil)
@@ -33,7 +33,7 @@ func Example() {
 	defer c.Close()
 
 	q := cache.Query{Field: "Query.data", Args: map[string]any{"query": "paris"}, Policy: cache.Policy{TTL: 5 * time.Second}}
-	load := func(ctx context.Context) ([]byte, error) { return o.Fetch(ctx, "paris") }
+	load := func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "paris") }
 	for range 2 {
 		res, err := c.Get(context.Background(), q, load)
 		if err != nil {

@@ -65,10 +65,10 @@ func (h *HTTP) target(query string) string {
 }
 
 // Fetch implements Origin.
-func (h *HTTP) Fetch(ctx context.Context, query string) ([]byte, error) {
+func (h *HTTP) Fetch(ctx context.Context, query string) (cache.Fetched, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.target(query), nil)
 	if err != nil {
-		return nil, err
+		return cache.Fetched{}, err
 	}
 	req.Header.Set("Accept", "application/json")
 	client := h.Client
@@ -77,14 +77,14 @@ func (h *HTTP) Fetch(ctx context.Context, query string) ([]byte, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return cache.Fetched{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("%w: status %d", ErrUpstream, resp.StatusCode)
+		return cache.Fetched{}, fmt.Errorf("%w: status %d", ErrUpstream, resp.StatusCode)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return nil, fmt.Errorf("%w: content type %q, not JSON", ErrUpstream, mt)
+		return cache.Fetched{}, fmt.Errorf("%w: content type %q, not JSON", ErrUpstream, mt)
 	}
 	limit := h.MaxBytes
 	if limit <= 0 {
@@ -92,18 +92,19 @@ func (h *HTTP) Fetch(ctx context.Context, query string) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, err
+		return cache.Fetched{}, err
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUpstream, limit)
+		return cache.Fetched{}, fmt.Errorf("%w: larger than %d bytes", ErrUpstream, limit)
 	}
 	if !json.Valid(body) {
-		return nil, fmt.Errorf("%w: body is not valid JSON", ErrUpstream)
+		return cache.Fetched{}, fmt.Errorf("%w: body is not valid JSON", ErrUpstream)
 	}
+	got := cache.Fetched{Data: body}
 	if d, ok := freshness(resp.Header.Values("Cache-Control")); ok {
-		cache.LimitFreshness(ctx, d)
+		got.MaxAge, got.NoStore = d, d <= 0
 	}
-	return body, nil
+	return got, nil
 }
 
 // freshness reads how long an answer may be cached: zero for no-store,

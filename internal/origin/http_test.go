@@ -107,7 +107,7 @@ func TestHTTPCacheControlShortensOrForbidsCaching(t *testing.T) {
 		t.Run(tc.cacheControl, func(t *testing.T) {
 			o := &origin.HTTP{URL: upstream(t, jsonAnswer(tc.cacheControl, `{"temp":12}`)).URL}
 			c := cacheOn(t, cache.Options{})
-			res, err := c.Get(context.Background(), hour, func(ctx context.Context) ([]byte, error) { return o.Fetch(ctx, "q") })
+			res, err := c.Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "q") })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestHTTPTimeoutIsTheCachesOriginTimeout(t *testing.T) {
 	o := &origin.HTTP{URL: slow.URL}
 	c := cacheOn(t, cache.Options{OriginTimeout: 50 * time.Millisecond})
 	start := time.Now()
-	_, err := c.Get(context.Background(), hour, func(ctx context.Context) ([]byte, error) { return o.Fetch(ctx, "q") })
+	_, err := c.Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "q") })
 	if !errors.Is(err, cache.ErrOriginTimeout) || time.Since(start) > 2*time.Second {
 		t.Errorf("got %v after %v; want ErrOriginTimeout after about 50ms", err, time.Since(start))
 	}

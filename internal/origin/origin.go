@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
 )
 
-// An Origin answers a query with one JSON value. Implementations must honour
-// ctx: the cache bounds every call with its origin timeout.
+// An Origin answers a query with one JSON value and what it says about
+// keeping it. Implementations must honour ctx: the cache bounds every call
+// with its origin timeout.
 type Origin interface {
-	Fetch(ctx context.Context, query string) ([]byte, error)
+	Fetch(ctx context.Context, query string) (cache.Fetched, error)
 }
 
 // Generator is the built-in origin, the original service's stand-in for a
@@ -28,19 +31,20 @@ var _ Origin = Generator{}
 
 // Fetch implements Origin. The query does not change the answer, as in the
 // original service, but it does select the cache entry.
-func (g Generator) Fetch(ctx context.Context, _ string) ([]byte, error) {
+func (g Generator) Fetch(ctx context.Context, _ string) (cache.Fetched, error) {
 	if g.Delay > 0 {
 		t := time.NewTimer(g.Delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return cache.Fetched{}, ctx.Err()
 		}
 	}
 	now := time.Now
 	if g.Now != nil {
 		now = g.Now
 	}
-	return json.Marshal("Hello, this is fresh data at " + now().UTC().Format(time.RFC3339Nano))
+	b, err := json.Marshal("Hello, this is fresh data at " + now().UTC().Format(time.RFC3339Nano))
+	return cache.Fetched{Data: b}, err
 }

@@ -15,13 +15,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGeneratorAnswersTheSeedSentence(t *testing.T) {
 	at := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
-	b, err := Generator{Now: func() time.Time { return at }}.Fetch(context.Background(), "x")
+	got, err := Generator{Now: func() time.Time { return at }}.Fetch(context.Background(), "x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatalf("answer %s is not a JSON string: %v", b, err)
+	if err := json.Unmarshal(got.Data, &s); err != nil {
+		t.Fatalf("answer %s is not a JSON string: %v", got.Data, err)
 	}
 	if want := "Hello, this is fresh data at 2026-11-26T05:00:00Z"; s != want {
 		t.Errorf("got %q; want %q", s, want)
@@ -36,8 +36,8 @@ func TestGeneratorDelayHonoursContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Errorf("got %v after %v; want DeadlineExceeded promptly", err, time.Since(start))
 	}
-	b, err := Generator{Delay: 20 * time.Millisecond}.Fetch(context.Background(), "x")
-	if err != nil || !strings.Contains(string(b), "fresh data") {
-		t.Errorf("with a short delay: got %s, %v", b, err)
+	got, err := Generator{Delay: 20 * time.Millisecond}.Fetch(context.Background(), "x")
+	if err != nil || !strings.Contains(string(got.Data), "fresh data") {
+		t.Errorf("with a short delay: got %s, %v", got.Data, err)
 	}
 }

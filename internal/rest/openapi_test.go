@@ -242,9 +242,9 @@ func (downStore) Describe() string           { return "down" }
 // switchOrigin answers like the built-in origin until it is turned down.
 type switchOrigin struct{ down atomic.Bool }
 
-func (o *switchOrigin) Fetch(ctx context.Context, q string) ([]byte, error) {
+func (o *switchOrigin) Fetch(ctx context.Context, q string) (cache.Fetched, error) {
 	if o.down.Load() {
-		return nil, errDown
+		return cache.Fetched{}, errDown
 	}
 	return origin.Generator{}.Fetch(ctx, q)
 }
@@ -466,8 +466,8 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 
 type errorOrigin struct{}
 
-func (errorOrigin) Fetch(context.Context, string) ([]byte, error) {
-	return nil, errors.New("dial tcp 10.0.0.7:5432: connection refused")
+func (errorOrigin) Fetch(context.Context, string) (cache.Fetched, error) {
+	return cache.Fetched{}, errors.New("dial tcp 10.0.0.7:5432: connection refused")
 }
 
 // TestOpenAPIRejectsWrongResponses shows that the validation above has

@@ -77,7 +77,7 @@ func (h *Handler) Get() http.Handler {
 			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 			return
 		}
-		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(q), func(ctx context.Context) ([]byte, error) {
+		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(q), func(ctx context.Context) (cache.Fetched, error) {
 			return h.o.Origin.Fetch(ctx, q)
 		})
 		if err != nil {

@@ -91,7 +91,10 @@ func TestMatches(t *testing.T) {
 // query reached the origin.
 type echoOrigin struct{}
 
-func (echoOrigin) Fetch(_ context.Context, q string) ([]byte, error) { return json.Marshal(q) }
+func (echoOrigin) Fetch(_ context.Context, q string) (cache.Fetched, error) {
+	b, err := json.Marshal(q)
+	return cache.Fetched{Data: b}, err
+}
 
 func newTestHandler(t testing.TB, o Options) *Handler {
 	t.Helper()
