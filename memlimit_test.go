@@ -82,7 +82,7 @@ func TestFitMemory(t *testing.T) {
 // times over, and checks its peak resident memory: without a container
 // against its bound, and in a cgroup with a memory limit (and no cache
 // settings) against the limit, where it must also still answer hits. The
-// answers come from an HTTP origin, 100 bytes to 8 KiB long, so that a few
+// answers come from an HTTP origin, 100 bytes to 32 KiB long, so that a few
 // seconds of traffic fill the store.
 func TestServiceFitsItsMemory(t *testing.T) {
 	if testing.Short() {
@@ -93,9 +93,9 @@ func TestServiceFitsItsMemory(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	var answers [100][]byte // by the query's last two digits: 100 bytes to 8 KiB, 4 KiB on average
+	var answers [100][]byte // by the query's last two digits: 100 bytes to 32 KiB, 16 KiB on average
 	for i := range answers {
-		answers[i] = []byte(`"` + strings.Repeat("x", 100+i*8000/99) + `"`)
+		answers[i] = []byte(`"` + strings.Repeat("x", 100+i*32000/99) + `"`)
 	}
 	org := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query().Get("query")
@@ -138,8 +138,8 @@ func TestServiceFitsItsMemory(t *testing.T) {
 				}
 			}
 
-			// Answers average 4 KiB: four fills' worth of distinct keys.
-			keys := int(4 * tc.store / (4 << 10))
+			// Answers average 16 KiB: four fills' worth of distinct keys.
+			keys := int(4 * tc.store / (16 << 10))
 			start := time.Now()
 			if err := flood(svc.url, keys); err != nil {
 				select {
