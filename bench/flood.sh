@@ -5,10 +5,13 @@
 # the throughput, the peak resident memory (VmHWM) and whether the service
 # still answers hits afterwards. LIMIT_MIB runs the service in a child
 # cgroup limited to that many MiB (cgroup v1 or v2; needs a writable memory
-# controller) and reports whether the kernel killed it.
+# controller) and reports whether the kernel killed it. REDIS=1 gives the
+# service a private redis-server (so every request is a Redis miss and a
+# near-cache fill).
 #
 #   bash bench/flood.sh CACHE_MEMORY_BYTES=67108864
 #   LIMIT_MIB=160 bash bench/flood.sh
+#   REDIS=1 bash bench/flood.sh
 #   BIN=/tmp/other-build bash bench/flood.sh     # compare another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,16 +20,22 @@ DURATION=${DURATION:-60s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 LIMIT_MIB=${LIMIT_MIB:-}
+REDIS=${REDIS:-}
 
-command -v wrk >/dev/null 2>&1 || {
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-}
+for bin in wrk redis-server; do
+	if ! command -v "$bin" >/dev/null 2>&1; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk redis-server >/dev/null
+		break
+	fi
+done
 
 tmp=$(mktemp -d)
 service=
+redis=
 cg=
 cleanup() {
 	[ -n "$service" ] && kill "$service" 2>/dev/null && wait "$service" 2>/dev/null
+	[ -n "$redis" ] && kill "$redis" 2>/dev/null && wait "$redis" 2>/dev/null
 	[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -41,6 +50,13 @@ fi
 
 port=$((20000 + RANDOM % 20000))
 start=(env ADDR="127.0.0.1:$port" CACHE_TTL=1h MODE=production LOG_LEVEL=info "$@" "$BIN")
+if [ -n "$REDIS" ]; then
+	rport=$((port + 1))
+	redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --logfile "$tmp/redis.log" &
+	redis=$!
+	start=(env REDIS_URL="redis://127.0.0.1:$rport/0" "${start[@]}")
+	sleep 0.5
+fi
 if [ -n "$LIMIT_MIB" ]; then
 	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 		cg=/sys/fs/cgroup$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)/gqlcache-flood-$$

@@ -78,3 +78,34 @@ func TestMemoryStoreWeighsWhatAnEntryCosts(t *testing.T) {
 		})
 	}
 }
+
+// The near cache's bound is the heap its copies hold too: a copy keeps the
+// whole entry as read, header included, beside its decoded instants.
+func TestNearCacheWeighsWhatAnEntryCosts(t *testing.T) {
+	const bound = 4 << 20
+	for _, size := range []int{60, 1000, 20000} {
+		t.Run(fmt.Sprintf("data %d", size), func(t *testing.T) {
+			before := liveHeap()
+			n, err := newNear(time.Hour, bound)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.close()
+			now := time.Now()
+			for i := 0; i < 4*bound/int(entryCost(75, headerLen+size, 160)); i++ {
+				e, err := decodeEntry(newEntry(kindData, make([]byte, size), now, time.Hour, 0).encode())
+				if err != nil {
+					t.Fatal(err)
+				}
+				n.put(fmt.Sprintf("gqlcache:1:%064d", i), e, now)
+			}
+			n.c.CleanUp()
+			got := float64(liveHeap()-before) / bound
+			runtime.KeepAlive(n)
+			t.Logf("live heap %.3f times the bound", got)
+			if got < 0.85 || got > 1.02 {
+				t.Errorf("after filling a %d MiB near cache four times over, it holds %.2f times its bound of live heap; want 0.85 to 1.02", bound>>20, got)
+			}
+		})
+	}
+}
