@@ -106,7 +106,9 @@ func startWithOrigin(t *testing.T, env map[string]string, org origin.Origin) *se
 }
 
 func withDefaults(env map[string]string) map[string]string {
-	out := map[string]string{"ADDR": "127.0.0.1:0", "LOG_FORMAT": "json"}
+	// GOMEMLIMIT keeps run from setting the soft memory limit of the whole
+	// test process (TestServiceFitsItsMemory runs it in its own).
+	out := map[string]string{"ADDR": "127.0.0.1:0", "LOG_FORMAT": "json", "GOMEMLIMIT": "off"}
 	for k, v := range env {
 		out[k] = v
 	}

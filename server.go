@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -64,7 +65,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	fit := fitMemory(&cfg, getenv, memlimit.FromCgroup)
 	logger := newLogger(cfg, stdout)
+	fit.apply(cfg, logger)
 	redis.SetLogger(redisLog{logger})
 	return serve(ctx, cfg, newOrigin(cfg), logger)
 }

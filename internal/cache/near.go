@@ -2,8 +2,8 @@ package cache
 
 import (
 	"fmt"
-	"math"
 	"time"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 )
@@ -28,7 +28,8 @@ func newNear(ttl time.Duration, maxBytes int64) (*near, error) {
 	c, err := otter.New(&otter.Options[string, nearValue]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher: func(key string, v nearValue) uint32 {
-			return uint32(min(len(key)+len(v.e.data)+memoryOverhead, math.MaxUint32))
+			// The copy's data is a slice of the whole entry as read, header included.
+			return entryCost(len(key), headerLen+len(v.e.data), unsafe.Sizeof(key)+unsafe.Sizeof(v))
 		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, nearValue]) time.Duration {
 			return e.Value.hold
