@@ -128,6 +128,8 @@ func handleGraphQL(d deps) http.Handler {
 	return gqlhttp.New(es, gqlhttp.Options{
 		Compile:          compile,
 		PersistedQueries: persisted,
+		Documents:        d.cfg.documents,
+		TrustedOnly:      d.cfg.trustedOnly,
 		Limits:           d.cfg.limits,
 		Introspection:    d.cfg.introspection,
 		Suggestions:      !d.cfg.production,

@@ -17,7 +17,6 @@ import (
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -32,6 +31,7 @@ const (
 	CodeCSRF               = "CSRF_PREFLIGHT_REQUIRED"
 	CodePayloadTooLarge    = "PAYLOAD_TOO_LARGE"
 	CodeUnsupportedMedia   = "UNSUPPORTED_MEDIA_TYPE"
+	CodeNotAcceptable      = "NOT_ACCEPTABLE"
 	CodeBadUserInput       = "BAD_USER_INPUT"
 	CodeDepthLimit         = "DEPTH_LIMIT_EXCEEDED"
 	CodeAliasLimit         = "ALIAS_LIMIT_EXCEEDED"
@@ -40,15 +40,6 @@ const (
 	CodeIntrospectionOff   = "INTROSPECTION_DISABLED"
 	codeMethodNotSupported = "METHOD_NOT_ALLOWED"
 )
-
-func init() {
-	// Refusals of the operation itself are request errors (HTTP 422), not
-	// execution errors (200), like gqlgen's own parse and validation errors.
-	for _, code := range []string{CodeBadUserInput, CodeDepthLimit, CodeAliasLimit, CodeRootFieldLimit,
-		CodeComplexityLimit, CodeIntrospectionOff} {
-		errcode.RegisterErrorType(code, errcode.KindProtocol)
-	}
-}
 
 // Limits bound what one request may ask. Zero fields take the defaults
 // documented on each.
@@ -123,6 +114,11 @@ type Options struct {
 	// PersistedQueries turns on automatic persisted queries, kept there.
 	// Nil: off.
 	PersistedQueries graphql.Cache[string]
+	// Documents are the trusted documents clients may name by documentId
+	// or by their hash in extensions.persistedQuery. Nil: none.
+	Documents *Documents
+	// TrustedOnly refuses every operation that is not one of Documents.
+	TrustedOnly bool
 	// Suggestions lets validation errors say "Did you mean ...?", which
 	// reveals the schema; production turns them off.
 	Suggestions bool
@@ -138,8 +134,8 @@ func New(es graphql.ExecutableSchema, o Options) http.Handler {
 	srv := handler.New(es)
 	plans := &planner{compile: o.Compile, cache: lru.New[Plan](1000)}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(getTransport{lim: lim, plans: plans})
-	srv.AddTransport(postTransport{lim: lim, plans: plans})
+	srv.AddTransport(getTransport{o: &o, lim: lim, plans: plans})
+	srv.AddTransport(postTransport{o: &o, lim: lim, plans: plans})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(lim.MaxTokens)
 	srv.SetDisableSuggestion(!o.Suggestions)
@@ -163,24 +159,41 @@ func New(es graphql.ExecutableSchema, o Options) http.Handler {
 // NotAllowed answers a method the endpoint does not serve, in the
 // endpoint's own error shape, naming the methods it does.
 func NotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m, _ := negotiate(r.Header.Values("Accept"))
 		w.Header().Set("Allow", allow)
-		WriteError(w, http.StatusMethodNotAllowed, codeMethodNotSupported, "this endpoint accepts "+allow)
+		writeError(w, m, http.StatusMethodNotAllowed, codeMethodNotSupported, "this endpoint accepts "+allow)
 	})
 }
 
-// WriteError writes a GraphQL-shaped error response.
-func WriteError(w http.ResponseWriter, status int, code, msg string) {
-	writeResponse(w, status, &graphql.Response{Errors: gqlerror.List{coded(code, msg)}})
+// requestErrors is the body of an answer to a request whose operation never
+// ran: errors and no data entry, which the spec reserves for operations
+// that executed.
+type requestErrors struct {
+	Errors     gqlerror.List  `json:"errors"`
+	Extensions map[string]any `json:"extensions,omitempty"`
 }
 
-func writeResponse(w http.ResponseWriter, status int, resp *graphql.Response) {
-	w.Header().Set("Content-Type", "application/json")
-	if status != http.StatusOK {
-		w.Header().Set("Cache-Control", "no-store")
-	}
+// writeError refuses a request that is not a well-formed GraphQL request
+// (or that the endpoint will not take at all) with status, whatever the
+// media type.
+func writeError(w http.ResponseWriter, m mediaType, status int, code, msg string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeBody(w, m, status, requestErrors{Errors: gqlerror.List{coded(code, msg)}})
+}
+
+// writeRequestErrors answers a well-formed request whose operation failed
+// before it could execute, with the status the media type gives such
+// failures.
+func writeRequestErrors(w http.ResponseWriter, m mediaType, resp *graphql.Response) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeBody(w, m, m.requestErrorStatus(), requestErrors{Errors: resp.Errors, Extensions: resp.Extensions})
+}
+
+func writeBody(w http.ResponseWriter, m mediaType, status int, body any) {
+	w.Header()["Content-Type"] = m.contentType()
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(resp)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func coded(code, msg string) *gqlerror.Error {
@@ -202,7 +215,7 @@ type planner struct {
 const maxPlannedRequest = 4 << 10
 
 // serve answers from the plan for request, if there is one.
-func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request string, get bool) bool {
+func (p *planner) serve(ctx context.Context, w http.ResponseWriter, m mediaType, request string, get bool) bool {
 	if p.compile == nil {
 		return false
 	}
@@ -210,35 +223,33 @@ func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request stri
 	if !ok {
 		return false
 	}
-	writePlanned(ctx, w, plan, get)
+	writePlanned(ctx, w, m, plan, get)
 	return true
 }
 
-func writePlanned(ctx context.Context, w http.ResponseWriter, plan Plan, get bool) {
+func writePlanned(ctx context.Context, w http.ResponseWriter, m mediaType, plan Plan, get bool) {
 	body, fresh := plan.Run(ctx, nil)
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h["Content-Type"] = m.contentType()
 	if get {
-		w.Header().Set("Cache-Control", fresh.cacheControl())
+		h.Set("Cache-Control", fresh.cacheControl())
 	}
 	_, _ = w.Write(body)
 }
 
-// execute runs params and writes the response, with the status gqlgen's own
-// transports would give: 422 for a request the operation stage refused.
-// request identifies the request for the planner.
-func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool, plans *planner, request string) {
+// execute runs params and writes the response in media type m. request
+// identifies the request for the planner.
+func execute(ctx context.Context, w http.ResponseWriter, m mediaType, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool, plans *planner, request string) {
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
-		status := http.StatusOK
-		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			status = http.StatusUnprocessableEntity
-		}
-		writeResponse(w, status, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
+		// Parsing, validation, variable coercion and the limits: the
+		// operation never runs, so the answer has no data.
+		writeRequestErrors(w, m, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
 		return
 	}
 	if queriesOnly && oc.Operation.Operation != ast.Query {
 		// A GET may be sent by a link or an image: it must never change anything.
-		WriteError(w, http.StatusMethodNotAllowed, codeMethodNotSupported, "only queries may be sent with GET; send mutations with POST")
+		writeError(w, m, http.StatusMethodNotAllowed, codeMethodNotSupported, "only queries may be sent with GET; send mutations with POST")
 		return
 	}
 	if plans.compile != nil {
@@ -246,7 +257,7 @@ func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecu
 			if len(request) <= maxPlannedRequest {
 				plans.cache.Add(ctx, request, plan)
 			}
-			writePlanned(ctx, w, plan, queriesOnly)
+			writePlanned(ctx, w, m, plan, queriesOnly)
 			return
 		}
 	}
@@ -255,5 +266,5 @@ func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecu
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeResponse(w, http.StatusOK, responses(ctx))
+	writeBody(w, m, http.StatusOK, responses(ctx))
 }
