@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -13,12 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
-)
 
-// Codes of the refusals of trusted documents, in extensions.code.
-const (
-	CodeDocumentNotFound = "PERSISTED_DOCUMENT_NOT_FOUND"
-	CodeTrustedOnly      = "TRUSTED_DOCUMENT_REQUIRED"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // Documents are the operations a client app was built with, by id: the
@@ -70,11 +65,8 @@ func documentID(id string) string {
 	return strings.TrimPrefix(id, "sha256:")
 }
 
-// refusal is why a request cannot run: its status, code and message.
-type refusal struct {
-	status    int
-	code, msg string
-}
+// refusal is why a request cannot run: its code and message.
+type refusal struct{ code, msg string }
 
 // resolveDocument fills params.Query from the trusted documents when the
 // request names one, by documentId or by an automatic persisted query hash
@@ -87,11 +79,11 @@ func (o *Options) resolveDocument(params *graphql.RawParams, docID string) *refu
 	switch {
 	case docID != "":
 		if params.Query != "" {
-			return &refusal{http.StatusBadRequest, CodeBadRequest, "send either documentId or query, not both"}
+			return &refusal{httpapi.CodeBadRequest, "send either documentId or query, not both"}
 		}
 		text, ok := d.lookup(docID)
 		if !ok {
-			return &refusal{http.StatusBadRequest, CodeDocumentNotFound, "no trusted document has this documentId"}
+			return &refusal{httpapi.CodeDocumentNotFound, "no trusted document has this documentId"}
 		}
 		params.Query, trusted = text, true
 	case d != nil:
@@ -106,12 +98,12 @@ func (o *Options) resolveDocument(params *graphql.RawParams, docID string) *refu
 		trusted = trusted || d.byText[params.Query]
 	}
 	if o.TrustedOnly && !trusted {
-		return &refusal{http.StatusForbidden, CodeTrustedOnly,
+		return &refusal{httpapi.CodeTrustedOnly,
 			"this server runs only its trusted documents: send the documentId of an operation from its manifest"}
 	}
 	if params.Query == "" {
 		if _, ok := apqHash(params.Extensions); !ok {
-			return &refusal{http.StatusBadRequest, CodeBadRequest, `the request has no query: send {"query": "..."} or a documentId`}
+			return &refusal{httpapi.CodeBadRequest, `the request has no query: send {"query": "..."} or a documentId`}
 		}
 	}
 	return nil

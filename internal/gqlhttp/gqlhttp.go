@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -23,22 +22,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-)
 
-// Codes of the refusals this package makes, in extensions.code.
-const (
-	CodeBadRequest         = "BAD_REQUEST"
-	CodeCSRF               = "CSRF_PREFLIGHT_REQUIRED"
-	CodePayloadTooLarge    = "PAYLOAD_TOO_LARGE"
-	CodeUnsupportedMedia   = "UNSUPPORTED_MEDIA_TYPE"
-	CodeNotAcceptable      = "NOT_ACCEPTABLE"
-	CodeBadUserInput       = "BAD_USER_INPUT"
-	CodeDepthLimit         = "DEPTH_LIMIT_EXCEEDED"
-	CodeAliasLimit         = "ALIAS_LIMIT_EXCEEDED"
-	CodeRootFieldLimit     = "ROOT_FIELD_LIMIT_EXCEEDED"
-	CodeComplexityLimit    = "COMPLEXITY_LIMIT_EXCEEDED"
-	CodeIntrospectionOff   = "INTROSPECTION_DISABLED"
-	codeMethodNotSupported = "METHOD_NOT_ALLOWED"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // Limits bound what one request may ask. Zero fields take the defaults
@@ -71,44 +56,28 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// A Compiler turns an operation that passed validation and the limits
+// into a Plan, or returns nil to leave it to gqlgen.
+type Compiler interface {
+	Compile(*graphql.OperationContext) Plan
+}
+
 // A Plan answers one operation without gqlgen's executor, with the bytes
 // gqlgen would write. Run appends the whole response body to out and says
 // how long HTTP caches may keep it.
 type Plan interface {
-	Run(ctx context.Context, out []byte) ([]byte, Freshness)
-}
-
-// Freshness is how long an answer may be kept by HTTP caches: MaxAge
-// seconds, by any cache or (Private) only the caller's own. The zero value
-// means not at all.
-type Freshness struct {
-	Cacheable bool
-	Private   bool
-	MaxAge    int
-}
-
-// cacheControl is the header for an answer to a GET, which HTTP caches may
-// keep (a POST's they never do).
-func (f Freshness) cacheControl() string {
-	switch {
-	case !f.Cacheable:
-		return "no-store"
-	case f.Private:
-		return "private, max-age=" + strconv.Itoa(f.MaxAge)
-	default:
-		return "public, max-age=" + strconv.Itoa(f.MaxAge)
-	}
+	Run(ctx context.Context, out []byte) ([]byte, httpapi.Freshness)
 }
 
 // Options configures the handler.
 type Options struct {
-	// Compile, when set, is offered every operation that passed
+	// Compiler, when set, is offered every operation that passed
 	// validation and the limits; a Plan it returns answers this request
 	// and every later one with the same body (or GET query), which then
 	// skip decoding, parsing, validation and the limits, all settled by
 	// the first. Nil: gqlgen executes everything.
-	Compile func(*graphql.OperationContext) Plan
-	Limits  Limits
+	Compiler Compiler
+	Limits   Limits
 	// Introspection allows __schema and __type. Production turns it off.
 	Introspection bool
 	// PersistedQueries turns on automatic persisted queries, kept there.
@@ -132,7 +101,7 @@ type Options struct {
 func New(es graphql.ExecutableSchema, o Options) http.Handler {
 	lim := o.Limits.withDefaults()
 	srv := handler.New(es)
-	plans := &planner{compile: o.Compile, cache: lru.New[Plan](1000)}
+	plans := &planner{compiler: o.Compiler, cache: lru.New[Plan](1000)}
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(getTransport{o: &o, lim: lim, plans: plans})
 	srv.AddTransport(postTransport{o: &o, lim: lim, plans: plans})
@@ -162,7 +131,7 @@ func NotAllowed(allow string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m, _ := negotiate(r.Header.Values("Accept"))
 		w.Header().Set("Allow", allow)
-		writeError(w, m, http.StatusMethodNotAllowed, codeMethodNotSupported, "this endpoint accepts "+allow)
+		writeError(w, m, httpapi.CodeMethodNotAllowed, "this endpoint accepts "+allow)
 	})
 }
 
@@ -175,11 +144,11 @@ type requestErrors struct {
 }
 
 // writeError refuses a request that is not a well-formed GraphQL request
-// (or that the endpoint will not take at all) with status, whatever the
-// media type.
-func writeError(w http.ResponseWriter, m mediaType, status int, code, msg string) {
+// (or that the endpoint will not take at all) with code's own status,
+// whatever the media type.
+func writeError(w http.ResponseWriter, m mediaType, code httpapi.Code, msg string) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeBody(w, m, status, requestErrors{Errors: gqlerror.List{coded(code, msg)}})
+	writeBody(w, m, httpapi.Status(code), requestErrors{Errors: gqlerror.List{httpapi.GraphQLError(code, msg)}})
 }
 
 // writeRequestErrors answers a well-formed request whose operation failed
@@ -196,16 +165,12 @@ func writeBody(w http.ResponseWriter, m mediaType, status int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-func coded(code, msg string) *gqlerror.Error {
-	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
-}
-
 // planner keeps the plans compiled so far, by the request that produced
 // them: the same bytes mean the same operation and variables, so the same
 // validation and limits verdicts.
 type planner struct {
-	compile func(*graphql.OperationContext) Plan
-	cache   *lru.LRU[Plan]
+	compiler Compiler
+	cache    *lru.LRU[Plan]
 }
 
 // maxPlannedRequest bounds the requests whose plans are kept, and so the
@@ -216,7 +181,7 @@ const maxPlannedRequest = 4 << 10
 
 // serve answers from the plan for request, if there is one.
 func (p *planner) serve(ctx context.Context, w http.ResponseWriter, m mediaType, request string, get bool) bool {
-	if p.compile == nil {
+	if p.compiler == nil {
 		return false
 	}
 	plan, ok := p.cache.Get(ctx, request)
@@ -232,7 +197,7 @@ func writePlanned(ctx context.Context, w http.ResponseWriter, m mediaType, plan 
 	h := w.Header()
 	h["Content-Type"] = m.contentType()
 	if get {
-		h.Set("Cache-Control", fresh.cacheControl())
+		h.Set("Cache-Control", fresh.CacheControl())
 	}
 	_, _ = w.Write(body)
 }
@@ -249,11 +214,11 @@ func execute(ctx context.Context, w http.ResponseWriter, m mediaType, exec graph
 	}
 	if queriesOnly && oc.Operation.Operation != ast.Query {
 		// A GET may be sent by a link or an image: it must never change anything.
-		writeError(w, m, http.StatusMethodNotAllowed, codeMethodNotSupported, "only queries may be sent with GET; send mutations with POST")
+		writeError(w, m, httpapi.CodeMethodNotAllowed, "only queries may be sent with GET; send mutations with POST")
 		return
 	}
-	if plans.compile != nil {
-		if plan := plans.compile(oc); plan != nil {
+	if plans.compiler != nil {
+		if plan := plans.compiler.Compile(oc); plan != nil {
 			if len(request) <= maxPlannedRequest {
 				plans.cache.Add(ctx, request, plan)
 			}
@@ -261,10 +226,21 @@ func execute(ctx context.Context, w http.ResponseWriter, m mediaType, exec graph
 			return
 		}
 	}
-	if queriesOnly {
-		// Only plans know their answers' freshness.
-		w.Header().Set("Cache-Control", "no-store")
+	if !queriesOnly {
+		responses, ctx := exec.DispatchOperation(ctx, oc)
+		writeBody(w, m, http.StatusOK, responses(ctx))
+		return
 	}
+	// The answer to a GET may be kept by HTTP caches as long as each of its
+	// cached fields allows, and none if any failed: the same header a plan
+	// would give.
+	ctx, fresh := httpapi.WithCollector(ctx)
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeBody(w, m, http.StatusOK, responses(ctx))
+	resp := responses(ctx)
+	cc := "no-store"
+	if len(resp.Errors) == 0 {
+		cc = fresh.Freshness().CacheControl()
+	}
+	w.Header().Set("Cache-Control", cc)
+	writeBody(w, m, http.StatusOK, resp)
 }

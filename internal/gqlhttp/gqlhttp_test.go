@@ -15,15 +15,17 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/plan"
 	"github.com/gqlcache/gqlcache/internal/servicetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// endpoint is the real GraphQL endpoint on the embedded store.
+// endpoint is the real GraphQL endpoint on the embedded store, with plans.
 func endpoint(t testing.TB) http.Handler {
 	t.Helper()
-	return servicetest.Endpoint(servicetest.Resolver(t, origin.Generator{}, 5*time.Second, cache.Options{}), gqlhttp.Options{})
+	d := servicetest.Deps(t, origin.Generator{}, 5*time.Second, cache.Options{})
+	return servicetest.Endpoint(d, gqlhttp.Options{Compiler: plan.New(d)})
 }
 
 func post(h http.Handler, contentType, body string) *httptest.ResponseRecorder {
@@ -132,7 +134,7 @@ func TestContentNegotiation(t *testing.T) {
 // application/graphql-response+json, and no data entry in either; errors
 // raised while executing keep 200 and their data entry.
 func TestRequestErrorStatusByMediaType(t *testing.T) {
-	h := servicetest.Endpoint(servicetest.Resolver(t, origin.Generator{}, 5*time.Second, cache.Options{}),
+	h := servicetest.Endpoint(servicetest.Deps(t, origin.Generator{}, 5*time.Second, cache.Options{}),
 		gqlhttp.Options{Limits: gqlhttp.Limits{MaxRootFields: 1}})
 	for _, tc := range []struct {
 		name, body string

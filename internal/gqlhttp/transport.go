@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // preflighted reports whether a request carries a header that no HTML form,
@@ -47,10 +49,10 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		// Forms and plain text are what a cross-site page can POST without
 		// a preflight; nothing here accepts them, but the refusal says why.
 		if !preflighted(r) {
-			writeError(w, m, http.StatusBadRequest, CodeCSRF, csrfMessage)
+			writeError(w, m, httpapi.CodeCSRF, csrfMessage)
 			return
 		}
-		writeError(w, m, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send the operation as a JSON body with Content-Type: application/json")
+		writeError(w, m, httpapi.CodeUnsupportedMedia, "send the operation as a JSON body with Content-Type: application/json")
 		return
 	}
 	if r.ContentLength > t.lim.MaxBodyBytes {
@@ -63,7 +65,7 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 			t.tooLarge(w, m)
 			return
 		}
-		writeError(w, m, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
+		writeError(w, m, httpapi.CodeBadRequest, "the request body could not be read")
 		return
 	}
 	request := "POST " + string(body)
@@ -72,12 +74,12 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	}
 	req, msg := decodeBody(body)
 	if msg != "" {
-		writeError(w, m, http.StatusBadRequest, CodeBadRequest, msg)
+		writeError(w, m, httpapi.CodeBadRequest, msg)
 		return
 	}
 	params := &req.RawParams
 	if ref := t.o.resolveDocument(params, req.DocumentID); ref != nil {
-		writeError(w, m, ref.status, ref.code, ref.msg)
+		writeError(w, m, ref.code, ref.msg)
 		return
 	}
 	params.Headers = r.Header
@@ -85,7 +87,7 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 }
 
 func (t postTransport) tooLarge(w http.ResponseWriter, m mediaType) {
-	writeError(w, m, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+	writeError(w, m, httpapi.CodePayloadTooLarge,
 		fmt.Sprintf("the request body is larger than %d bytes", t.lim.MaxBodyBytes))
 }
 
@@ -137,7 +139,7 @@ func describeJSONError(err error) string {
 }
 
 func notAcceptable(w http.ResponseWriter) {
-	writeError(w, mediaJSON, http.StatusNotAcceptable, CodeNotAcceptable,
+	writeError(w, mediaJSON, httpapi.CodeNotAcceptable,
 		"the Accept header allows neither application/graphql-response+json nor application/json")
 }
 
@@ -162,7 +164,7 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return
 	}
 	if !preflighted(r) {
-		writeError(w, m, http.StatusBadRequest, CodeCSRF, csrfMessage)
+		writeError(w, m, httpapi.CodeCSRF, csrfMessage)
 		return
 	}
 	request := "GET " + r.URL.RawQuery
@@ -171,20 +173,20 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	vals, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		writeError(w, m, http.StatusBadRequest, CodeBadRequest, "the URL's query string is malformed")
+		writeError(w, m, httpapi.CodeBadRequest, "the URL's query string is malformed")
 		return
 	}
 	for name, vs := range vals {
 		switch {
 		case !getParams[name]:
-			writeError(w, m, http.StatusBadRequest, CodeBadRequest,
+			writeError(w, m, httpapi.CodeBadRequest,
 				fmt.Sprintf("unknown parameter %q: GET accepts query, documentId, operationName, variables and extensions", name))
 			return
 		case len(vs) > 1:
-			writeError(w, m, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q must be given once", name))
+			writeError(w, m, httpapi.CodeBadRequest, fmt.Sprintf("parameter %q must be given once", name))
 			return
 		case !utf8.ValidString(vs[0]):
-			writeError(w, m, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q is not valid UTF-8", name))
+			writeError(w, m, httpapi.CodeBadRequest, fmt.Sprintf("parameter %q is not valid UTF-8", name))
 			return
 		}
 	}
@@ -194,13 +196,13 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 			dec := json.NewDecoder(strings.NewReader(v))
 			dec.UseNumber()
 			if err := dec.Decode(dst); err != nil {
-				writeError(w, m, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q must be a JSON object", name))
+				writeError(w, m, httpapi.CodeBadRequest, fmt.Sprintf("parameter %q must be a JSON object", name))
 				return
 			}
 		}
 	}
 	if ref := t.o.resolveDocument(params, vals.Get("documentId")); ref != nil {
-		writeError(w, m, ref.status, ref.code, ref.msg)
+		writeError(w, m, ref.code, ref.msg)
 		return
 	}
 	execute(r.Context(), w, m, exec, params, true, t.plans, request)
