@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,16 +21,19 @@ type auditResult struct {
 
 func audit(t *testing.T, url string, preflight bool) []auditResult {
 	t.Helper()
-	dir := nodetest.Install(t, graphqlHTTP, "graphql@16.11.0")
+	work := nodetest.Workdir(t, nodetest.Install(t, graphqlHTTP, "graphql@16.11.0"))
 	script, err := os.ReadFile("testdata/graphql-http-audit.mjs")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "audit.mjs"), script, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"PREFLIGHT=false"}
 	if preflight {
 		env = []string{"PREFLIGHT=true"}
 	}
-	out := nodetest.Run(t, dir, "audit.mjs", string(script), env, url)
+	out := nodetest.Node(t, work, env, "audit.mjs", url)
 	var results []auditResult
 	if err := json.Unmarshal(out, &results); err != nil {
 		t.Fatalf("the audit's output is not its JSON results (%v): %s", err, out)

@@ -45,7 +45,7 @@ func LoadDocuments(path string, schema *ast.Schema) (*Documents, error) {
 	var errs []error
 	for _, id := range slices.Sorted(maps.Keys(manifest)) {
 		text := manifest[id]
-		if _, list := gqlparser.LoadQuery(schema, text); len(list) > 0 {
+		if _, list := gqlparser.LoadQueryWithRules(schema, text, nil); len(list) > 0 {
 			errs = append(errs, fmt.Errorf("document %s: %s", id, list[0].Message))
 			continue
 		}

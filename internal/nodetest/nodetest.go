@@ -101,32 +101,33 @@ func complete(dir string) bool {
 	return err == nil
 }
 
-// Run runs a Node script (ES module source) with the packages of dir (from
-// Install) importable, args after it, and env added to the environment. It
-// returns the script's standard output; a non-zero exit fails the test with
-// both outputs.
-func Run(t testing.TB, dir, name, script string, env []string, args ...string) []byte {
+// Workdir returns a fresh directory from which the packages of dir (from
+// Install) can be imported: ES modules resolve packages from their own
+// directory upwards, never NODE_PATH, so files written here find them.
+func Workdir(t testing.TB, dir string) string {
 	t.Helper()
 	work := t.TempDir()
-	// ES modules resolve packages from the script's own directory, never
-	// NODE_PATH, so the script lives beside a link to the packages.
 	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(work, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(work, name)
-	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return work
+}
+
+// Node runs node with args in work, with env added to the environment, and
+// returns its standard output; a non-zero exit fails the test with both
+// outputs.
+func Node(t testing.TB, work string, env []string, args ...string) []byte {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", append([]string{path}, args...)...)
+	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node %s: %v\nstdout:\n%s\nstderr:\n%s", name, err, out, stderr.String())
+		t.Fatalf("node %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return out
 }
