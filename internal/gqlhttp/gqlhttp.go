@@ -1,7 +1,11 @@
 // Package gqlhttp is the GraphQL door's HTTP layer: gqlgen's executor behind
-// transports that refuse hostile requests cheaply and clearly. Every refusal
-// is a GraphQL-shaped JSON error with a stable extensions.code and the right
-// status, and none repeats the request body back.
+// transports that speak GraphQL over HTTP as its specification says (the
+// response media type negotiated from Accept, and the status codes and
+// data entry each gives request errors), resolve trusted documents, and
+// refuse hostile requests cheaply and clearly. Every refusal is a
+// GraphQL-shaped JSON error with a stable extensions.code and the status
+// the spec or the code (internal/httpapi) gives it, and none repeats the
+// request body back.
 //
 // The limits run in order of cost: the body size before a byte is read, the
 // parser's token limit before any validation (a query of thousands of
