@@ -7,30 +7,37 @@ run:
 
 # Tests talk to a real Redis: REDIS_URL, else 127.0.0.1:6379, else a
 # redis-server they start themselves, which must then be installed.
-# The playground's browser tests need Chromium, and npm once per machine to
-# fetch GraphiQL's packages (no third-party bundle is committed).
+# -race needs a C compiler (cgo). The playground's browser tests need
+# Chromium; they, the GraphQL-over-HTTP audit and the frontend client test
+# need node and npm, and npm's registry once per machine (no third-party
+# package is committed).
 test:
+	@command -v cc >/dev/null 2>&1 || { \
+		echo "no C compiler (cc), which go test -race needs; installing Debian's gcc package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "redis-server not found; installing Debian's redis-server package"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "chromium not found; installing Debian's chromium package (the playground's browser tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@command -v npm >/dev/null 2>&1 || [ -n "$$GQLCACHE_PLAYGROUND_ASSETS" ] || { \
-		echo "npm not found; installing Debian's npm package (to fetch GraphiQL's assets once)"; \
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "npm not found; installing Debian's npm package (node and npm, for the tests' npm packages)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	go test -race -count=1 ./...
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# Formatting, vet, staticcheck, and generated code that matches the schema.
+# Formatting, vet, staticcheck, and generated code that matches the schema:
+# gqlgen's, genqlient's, and GraphQL Code Generator's (which needs node and
+# npm, and the registry once per machine).
 check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
 	go vet ./...
 	go run $(STATICCHECK) ./...
-	@before=$$(find graph resolvers client -name '*.go' | sort | xargs cat | sha256sum); \
+	@before=$$(find graph resolvers client -name '*.go' -o -path 'client/web/*' -type f | sort | xargs cat | sha256sum); \
 	go generate ./... && \
-	after=$$(find graph resolvers client -name '*.go' | sort | xargs cat | sha256sum); \
+	after=$$(find graph resolvers client -name '*.go' -o -path 'client/web/*' -type f | sort | xargs cat | sha256sum); \
 	[ "$$before" = "$$after" ] || { echo "generated code was stale: go generate ./... changed it; commit the result"; exit 1; }
 
 generate:

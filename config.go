@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
@@ -41,6 +42,8 @@ type config struct {
 	corsOrigins         []string
 	introspection       bool
 	limits              gqlhttp.Limits
+	documents           *gqlhttp.Documents
+	trustedOnly         bool
 	maxHeaderBytes      int
 	maxURLBytes         int
 	maxEntryBytes       int
@@ -116,6 +119,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if err := playground.CheckAssetsDir(v); err != nil {
 			p.errs = append(p.errs, fmt.Errorf("PLAYGROUND_ASSETS_DIR: %w", err))
 		}
+	}
+	if path := p.str("PERSISTED_DOCUMENTS", ""); path != "" {
+		docs, err := gqlhttp.LoadDocuments(path, graph.NewExecutableSchema(graph.Config{}).Schema())
+		if err != nil {
+			p.errs = append(p.errs, fmt.Errorf("PERSISTED_DOCUMENTS: %w", err))
+		}
+		c.documents = docs
+	}
+	c.trustedOnly = p.boolean("TRUSTED_DOCUMENTS_ONLY", false)
+	if c.trustedOnly && getenv("PERSISTED_DOCUMENTS") == "" {
+		p.errs = append(p.errs, errors.New("TRUSTED_DOCUMENTS_ONLY: true needs PERSISTED_DOCUMENTS, the manifest of the trusted documents"))
 	}
 	c.plans = p.boolean("COMPILED_PLANS", true)
 	c.tracing = tracingWanted(getenv)

@@ -40,12 +40,15 @@ type badCase struct {
 		Hex   string `json:"hex"`
 		Times int    `json:"times"`
 	} `json:"expand"`
-	Mode           string            `json:"mode"`
-	Env            map[string]string `json:"env"`
-	Status         int               `json:"status"`
-	Code           string            `json:"code"`
-	Stores         bool              `json:"stores"`
-	MustNotContain string            `json:"must_not_contain"`
+	Mode   string            `json:"mode"`
+	Env    map[string]string `json:"env"`
+	Status int               `json:"status"`
+	Code   string            `json:"code"`
+	Stores bool              `json:"stores"`
+	// Executes marks a GraphQL refusal made while the operation ran: only
+	// such an answer has a data entry.
+	Executes       bool   `json:"executes"`
+	MustNotContain string `json:"must_not_contain"`
 }
 
 func (c badCase) expansion(name string, jsonString bool) string {
@@ -213,6 +216,13 @@ func TestBadInputCorpus(t *testing.T) {
 			}
 			if code := errorCode(got); code != c.Code {
 				t.Errorf("code %q; want %q (body %.300s)", code, c.Code, got)
+			}
+			if strings.HasPrefix(c.Target, "/graphql") && c.Code != "" {
+				var fields map[string]json.RawMessage
+				_ = json.Unmarshal(got, &fields)
+				if _, has := fields["data"]; has != c.Executes {
+					t.Errorf("data entry present: %t; want %t (body %.300s)", has, c.Executes, got)
+				}
 			}
 			if len(body) >= 16 && bytes.Contains(got, body) {
 				t.Errorf("the response repeats the request body: %.300s", got)

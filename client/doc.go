@@ -8,6 +8,11 @@
 // github.com/Khan/genqlient/graphql, pointed at the service's /graphql
 // endpoint. Invalidate needs the admin bearer token: give NewClient an
 // http.Client whose transport sets the Authorization header.
+//
+// For frontend apps, GraphQL Code Generator (codegen.yml, run by
+// codegen.sh) generates typed documents of the same operations under web/,
+// and web/persisted-documents.json, their manifest as trusted documents.
 package client
 
 //go:generate go tool genqlient
+//go:generate bash codegen.sh

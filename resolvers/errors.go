@@ -7,16 +7,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
-)
-
-// Error codes clients can rely on, in extensions.code.
-const (
-	CodeOriginUnavailable = "ORIGIN_UNAVAILABLE"
-	CodeOriginTimeout     = "ORIGIN_TIMEOUT"
-	CodeForbidden         = "FORBIDDEN"
-	CodeStoreUnavailable  = "STORE_UNAVAILABLE"
-	CodeInternal          = "INTERNAL_SERVER_ERROR"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // PresentError turns a resolver's error into what the client sees: a clear
@@ -25,22 +16,13 @@ const (
 // (parsing, validation, argument coercion) pass through as they are.
 func PresentError(ctx context.Context, err error) *gqlerror.Error {
 	var gerr *gqlerror.Error
-	switch {
-	case errors.Is(err, cache.ErrOriginTimeout):
-		gerr = coded(CodeOriginTimeout, "the origin did not answer in time")
-	case errors.Is(err, cache.ErrOriginUnavailable):
-		gerr = coded(CodeOriginUnavailable, "the origin is unavailable")
-	case errors.Is(err, cache.ErrStoreUnavailable):
-		gerr = coded(CodeStoreUnavailable, "the cache store is unavailable; nothing was changed")
-	case errors.As(err, &gerr):
+	if code, msg, ok := httpapi.CacheError(err); ok {
+		gerr = httpapi.GraphQLError(code, msg)
+	} else if errors.As(err, &gerr) {
 		return graphql.DefaultErrorPresenter(ctx, err)
-	default:
-		gerr = coded(CodeInternal, "internal error")
+	} else {
+		gerr = httpapi.GraphQLError(httpapi.CodeInternal, "internal error")
 	}
 	gerr.Path = graphql.GetPath(ctx)
 	return gerr
-}
-
-func coded(code, msg string) *gqlerror.Error {
-	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }

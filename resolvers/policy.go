@@ -77,6 +77,8 @@ func (p *Policies) For(coordinate string) cache.Policy {
 	return p.def
 }
 
-func (p *Policies) field(def *ast.FieldDefinition) fieldPolicy {
-	return p.fields[def]
+// Field returns the schema coordinate and the policy of the field def.
+func (p *Policies) Field(def *ast.FieldDefinition) (coordinate string, policy cache.Policy) {
+	fp := p.fields[def]
+	return fp.coordinate, fp.policy
 }

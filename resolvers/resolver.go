@@ -10,6 +10,7 @@ import (
 	"github.com/gqlcache/gqlcache/graph/model"
 	"github.com/gqlcache/gqlcache/internal/admin"
 	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
 
@@ -38,8 +39,8 @@ func New(d Deps) *Resolver { return &Resolver{d: d} }
 // defaults applied) and its policy. Aliases, operation names and whitespace
 // never reach it, so they never change the key.
 func (r *Resolver) query(fc *graphql.FieldContext) cache.Query {
-	f := r.d.Policies.field(fc.Field.Definition)
-	return cache.Query{Field: f.coordinate, Args: fc.Args, Policy: f.policy}
+	coordinate, policy := r.d.Policies.Field(fc.Field.Definition)
+	return cache.Query{Field: coordinate, Args: fc.Args, Policy: policy}
 }
 
 // dataQuery is the cache query data(query: q) resolves to, for resolvers
@@ -48,14 +49,25 @@ func (r *Resolver) dataQuery(q string) cache.Query {
 	return cache.Query{Field: DataField, Args: map[string]any{"query": q}, Policy: r.d.Policies.For(DataField)}
 }
 
-// load fetches data(query: q)'s answer from the origin on a miss.
-func (r *Resolver) load(q string) cache.Loader {
-	return func(ctx context.Context) (cache.Fetched, error) { return r.d.Origin.Fetch(ctx, q) }
+// Load fetches data(query: q)'s answer from the origin on a miss.
+func (d Deps) Load(q string) cache.Loader {
+	return func(ctx context.Context) (cache.Fetched, error) { return d.Origin.Fetch(ctx, q) }
 }
 
 // authorized reports whether the operation's request carries the admin token.
 func (r *Resolver) authorized(ctx context.Context) bool {
 	return admin.Authorized(graphql.GetOperationContext(ctx).Headers.Get("Authorization"), r.d.AdminToken)
+}
+
+// Freshness is how long HTTP caches may keep a field's answer res, under
+// policy: while it stays fresh, and only while it is stored, since what was
+// not stored may not be served again.
+func Freshness(res cache.Result, policy cache.Policy) httpapi.Freshness {
+	return httpapi.Freshness{
+		Cacheable: res.Stored && !res.Stale,
+		Private:   policy.Scope == cache.ScopePrivate,
+		MaxAge:    res.ExpiresIn(),
+	}
 }
 
 func payload(res cache.Result) *model.DataPayload {

@@ -11,22 +11,25 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/graph/model"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // Invalidate is the resolver for the invalidate field.
 func (r *mutationResolver) Invalidate(ctx context.Context, query string) (bool, error) {
 	if !r.authorized(ctx) {
-		return false, coded(CodeForbidden, "invalidate needs the admin bearer token")
+		return false, httpapi.GraphQLError(httpapi.CodeForbidden, "invalidate needs the admin bearer token")
 	}
 	return r.d.Cache.Invalidate(ctx, r.dataQuery(query))
 }
 
 // Data is the resolver for the data field.
 func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayload, error) {
-	res, err := r.d.Cache.Get(ctx, r.query(graphql.GetFieldContext(ctx)), r.load(query))
+	q := r.query(graphql.GetFieldContext(ctx))
+	res, err := r.d.Cache.Get(ctx, q, r.d.Load(query))
 	if err != nil {
 		return nil, err
 	}
+	httpapi.Collect(ctx, Freshness(res, q.Policy))
 	return payload(res), nil
 }
 

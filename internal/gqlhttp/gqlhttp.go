@@ -1,7 +1,11 @@
 // Package gqlhttp is the GraphQL door's HTTP layer: gqlgen's executor behind
-// transports that refuse hostile requests cheaply and clearly. Every refusal
-// is a GraphQL-shaped JSON error with a stable extensions.code and the right
-// status, and none repeats the request body back.
+// transports that speak GraphQL over HTTP as its specification says (the
+// response media type negotiated from Accept, and the status codes and
+// data entry each gives request errors), resolve trusted documents, and
+// refuse hostile requests cheaply and clearly. Every refusal is a
+// GraphQL-shaped JSON error with a stable extensions.code and the status
+// the spec or the code (internal/httpapi) gives it, and none repeats the
+// request body back.
 //
 // The limits run in order of cost: the body size before a byte is read, the
 // parser's token limit before any validation (a query of thousands of
@@ -14,41 +18,17 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-)
 
-// Codes of the refusals this package makes, in extensions.code.
-const (
-	CodeBadRequest         = "BAD_REQUEST"
-	CodeCSRF               = "CSRF_PREFLIGHT_REQUIRED"
-	CodePayloadTooLarge    = "PAYLOAD_TOO_LARGE"
-	CodeUnsupportedMedia   = "UNSUPPORTED_MEDIA_TYPE"
-	CodeBadUserInput       = "BAD_USER_INPUT"
-	CodeDepthLimit         = "DEPTH_LIMIT_EXCEEDED"
-	CodeAliasLimit         = "ALIAS_LIMIT_EXCEEDED"
-	CodeRootFieldLimit     = "ROOT_FIELD_LIMIT_EXCEEDED"
-	CodeComplexityLimit    = "COMPLEXITY_LIMIT_EXCEEDED"
-	CodeIntrospectionOff   = "INTROSPECTION_DISABLED"
-	codeMethodNotSupported = "METHOD_NOT_ALLOWED"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
-
-func init() {
-	// Refusals of the operation itself are request errors (HTTP 422), not
-	// execution errors (200), like gqlgen's own parse and validation errors.
-	for _, code := range []string{CodeBadUserInput, CodeDepthLimit, CodeAliasLimit, CodeRootFieldLimit,
-		CodeComplexityLimit, CodeIntrospectionOff} {
-		errcode.RegisterErrorType(code, errcode.KindProtocol)
-	}
-}
 
 // Limits bound what one request may ask. Zero fields take the defaults
 // documented on each.
@@ -80,49 +60,38 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// A Compiler turns an operation that passed validation and the limits
+// into a Plan, or returns nil to leave it to gqlgen.
+type Compiler interface {
+	Compile(*graphql.OperationContext) Plan
+}
+
 // A Plan answers one operation without gqlgen's executor, with the bytes
 // gqlgen would write. Run appends the whole response body to out and says
 // how long HTTP caches may keep it.
 type Plan interface {
-	Run(ctx context.Context, out []byte) ([]byte, Freshness)
-}
-
-// Freshness is how long an answer may be kept by HTTP caches: MaxAge
-// seconds, by any cache or (Private) only the caller's own. The zero value
-// means not at all.
-type Freshness struct {
-	Cacheable bool
-	Private   bool
-	MaxAge    int
-}
-
-// cacheControl is the header for an answer to a GET, which HTTP caches may
-// keep (a POST's they never do).
-func (f Freshness) cacheControl() string {
-	switch {
-	case !f.Cacheable:
-		return "no-store"
-	case f.Private:
-		return "private, max-age=" + strconv.Itoa(f.MaxAge)
-	default:
-		return "public, max-age=" + strconv.Itoa(f.MaxAge)
-	}
+	Run(ctx context.Context, out []byte) ([]byte, httpapi.Freshness)
 }
 
 // Options configures the handler.
 type Options struct {
-	// Compile, when set, is offered every operation that passed
+	// Compiler, when set, is offered every operation that passed
 	// validation and the limits; a Plan it returns answers this request
 	// and every later one with the same body (or GET query), which then
 	// skip decoding, parsing, validation and the limits, all settled by
 	// the first. Nil: gqlgen executes everything.
-	Compile func(*graphql.OperationContext) Plan
-	Limits  Limits
+	Compiler Compiler
+	Limits   Limits
 	// Introspection allows __schema and __type. Production turns it off.
 	Introspection bool
 	// PersistedQueries turns on automatic persisted queries, kept there.
 	// Nil: off.
 	PersistedQueries graphql.Cache[string]
+	// Documents are the trusted documents clients may name by documentId
+	// or by their hash in extensions.persistedQuery. Nil: none.
+	Documents *Documents
+	// TrustedOnly refuses every operation that is not one of Documents.
+	TrustedOnly bool
 	// Suggestions lets validation errors say "Did you mean ...?", which
 	// reveals the schema; production turns them off.
 	Suggestions bool
@@ -136,10 +105,10 @@ type Options struct {
 func New(es graphql.ExecutableSchema, o Options) http.Handler {
 	lim := o.Limits.withDefaults()
 	srv := handler.New(es)
-	plans := &planner{compile: o.Compile, cache: lru.New[Plan](1000)}
+	plans := &planner{compiler: o.Compiler, cache: lru.New[Plan](1000)}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(getTransport{lim: lim, plans: plans})
-	srv.AddTransport(postTransport{lim: lim, plans: plans})
+	srv.AddTransport(getTransport{o: &o, lim: lim, plans: plans})
+	srv.AddTransport(postTransport{o: &o, lim: lim, plans: plans})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(lim.MaxTokens)
 	srv.SetDisableSuggestion(!o.Suggestions)
@@ -163,36 +132,49 @@ func New(es graphql.ExecutableSchema, o Options) http.Handler {
 // NotAllowed answers a method the endpoint does not serve, in the
 // endpoint's own error shape, naming the methods it does.
 func NotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m, _ := negotiate(r.Header.Values("Accept"))
 		w.Header().Set("Allow", allow)
-		WriteError(w, http.StatusMethodNotAllowed, codeMethodNotSupported, "this endpoint accepts "+allow)
+		writeError(w, m, httpapi.CodeMethodNotAllowed, "this endpoint accepts "+allow)
 	})
 }
 
-// WriteError writes a GraphQL-shaped error response.
-func WriteError(w http.ResponseWriter, status int, code, msg string) {
-	writeResponse(w, status, &graphql.Response{Errors: gqlerror.List{coded(code, msg)}})
+// requestErrors is the body of an answer to a request whose operation never
+// ran: errors and no data entry, which the spec reserves for operations
+// that executed.
+type requestErrors struct {
+	Errors     gqlerror.List  `json:"errors"`
+	Extensions map[string]any `json:"extensions,omitempty"`
 }
 
-func writeResponse(w http.ResponseWriter, status int, resp *graphql.Response) {
-	w.Header().Set("Content-Type", "application/json")
-	if status != http.StatusOK {
-		w.Header().Set("Cache-Control", "no-store")
-	}
+// writeError refuses a request that is not a well-formed GraphQL request
+// (or that the endpoint will not take at all) with code's own status,
+// whatever the media type.
+func writeError(w http.ResponseWriter, m mediaType, code httpapi.Code, msg string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeBody(w, m, httpapi.Status(code), requestErrors{Errors: gqlerror.List{httpapi.GraphQLError(code, msg)}})
+}
+
+// writeRequestErrors answers a well-formed request whose operation failed
+// before it could execute, with the status the media type gives such
+// failures.
+func writeRequestErrors(w http.ResponseWriter, m mediaType, resp *graphql.Response) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeBody(w, m, m.requestErrorStatus(), requestErrors{Errors: resp.Errors, Extensions: resp.Extensions})
+}
+
+func writeBody(w http.ResponseWriter, m mediaType, status int, body any) {
+	w.Header()["Content-Type"] = m.contentType()
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(resp)
-}
-
-func coded(code, msg string) *gqlerror.Error {
-	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // planner keeps the plans compiled so far, by the request that produced
 // them: the same bytes mean the same operation and variables, so the same
 // validation and limits verdicts.
 type planner struct {
-	compile func(*graphql.OperationContext) Plan
-	cache   *lru.LRU[Plan]
+	compiler Compiler
+	cache    *lru.LRU[Plan]
 }
 
 // maxPlannedRequest bounds the requests whose plans are kept, and so the
@@ -202,58 +184,67 @@ type planner struct {
 const maxPlannedRequest = 4 << 10
 
 // serve answers from the plan for request, if there is one.
-func (p *planner) serve(ctx context.Context, w http.ResponseWriter, request string, get bool) bool {
-	if p.compile == nil {
+func (p *planner) serve(ctx context.Context, w http.ResponseWriter, m mediaType, request string, get bool) bool {
+	if p.compiler == nil {
 		return false
 	}
 	plan, ok := p.cache.Get(ctx, request)
 	if !ok {
 		return false
 	}
-	writePlanned(ctx, w, plan, get)
+	writePlanned(ctx, w, m, plan, get)
 	return true
 }
 
-func writePlanned(ctx context.Context, w http.ResponseWriter, plan Plan, get bool) {
+func writePlanned(ctx context.Context, w http.ResponseWriter, m mediaType, plan Plan, get bool) {
 	body, fresh := plan.Run(ctx, nil)
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h["Content-Type"] = m.contentType()
 	if get {
-		w.Header().Set("Cache-Control", fresh.cacheControl())
+		h.Set("Cache-Control", fresh.CacheControl())
 	}
 	_, _ = w.Write(body)
 }
 
-// execute runs params and writes the response, with the status gqlgen's own
-// transports would give: 422 for a request the operation stage refused.
-// request identifies the request for the planner.
-func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool, plans *planner, request string) {
+// execute runs params and writes the response in media type m. request
+// identifies the request for the planner.
+func execute(ctx context.Context, w http.ResponseWriter, m mediaType, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool, plans *planner, request string) {
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
-		status := http.StatusOK
-		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			status = http.StatusUnprocessableEntity
-		}
-		writeResponse(w, status, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
+		// Parsing, validation, variable coercion and the limits: the
+		// operation never runs, so the answer has no data.
+		writeRequestErrors(w, m, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
 		return
 	}
 	if queriesOnly && oc.Operation.Operation != ast.Query {
 		// A GET may be sent by a link or an image: it must never change anything.
-		WriteError(w, http.StatusMethodNotAllowed, codeMethodNotSupported, "only queries may be sent with GET; send mutations with POST")
+		writeError(w, m, httpapi.CodeMethodNotAllowed, "only queries may be sent with GET; send mutations with POST")
 		return
 	}
-	if plans.compile != nil {
-		if plan := plans.compile(oc); plan != nil {
+	if plans.compiler != nil {
+		if plan := plans.compiler.Compile(oc); plan != nil {
 			if len(request) <= maxPlannedRequest {
 				plans.cache.Add(ctx, request, plan)
 			}
-			writePlanned(ctx, w, plan, queriesOnly)
+			writePlanned(ctx, w, m, plan, queriesOnly)
 			return
 		}
 	}
-	if queriesOnly {
-		// Only plans know their answers' freshness.
-		w.Header().Set("Cache-Control", "no-store")
+	if !queriesOnly {
+		responses, ctx := exec.DispatchOperation(ctx, oc)
+		writeBody(w, m, http.StatusOK, responses(ctx))
+		return
 	}
+	// The answer to a GET may be kept by HTTP caches as long as each of its
+	// cached fields allows, and none if any failed: the same header a plan
+	// would give.
+	ctx, fresh := httpapi.WithCollector(ctx)
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeResponse(w, http.StatusOK, responses(ctx))
+	resp := responses(ctx)
+	cc := "no-store"
+	if len(resp.Errors) == 0 {
+		cc = fresh.Freshness().CacheControl()
+	}
+	w.Header().Set("Cache-Control", cc)
+	writeBody(w, m, http.StatusOK, resp)
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // operationLimits refuses a validated operation that is too deep, too wide
@@ -47,7 +49,7 @@ func (l *operationLimits) MutateOperationContext(_ context.Context, oc *graphql.
 	}
 	fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, l.satisfies(root.Name))
 	if len(fields) > l.lim.MaxRootFields {
-		return limitError(CodeRootFieldLimit, "the operation selects %d top-level fields; the limit is %d", len(fields), l.lim.MaxRootFields)
+		return limitError(httpapi.CodeRootFieldLimit, "the operation selects %d top-level fields; the limit is %d", len(fields), l.lim.MaxRootFields)
 	}
 	w := walk{l: l, oc: oc}
 	return w.fields(fields, 1)
@@ -62,16 +64,16 @@ type walk struct {
 func (w *walk) fields(fields []graphql.CollectedField, depth int) *gqlerror.Error {
 	lim := w.l.lim
 	if depth > lim.MaxDepth {
-		return limitError(CodeDepthLimit, "the operation nests selections more than %d deep", lim.MaxDepth)
+		return limitError(httpapi.CodeDepthLimit, "the operation nests selections more than %d deep", lim.MaxDepth)
 	}
 	for _, f := range fields {
 		if f.Alias != f.Name {
 			if w.aliases++; w.aliases > lim.MaxAliases {
-				return limitError(CodeAliasLimit, "the operation uses more than %d aliases", lim.MaxAliases)
+				return limitError(httpapi.CodeAliasLimit, "the operation uses more than %d aliases", lim.MaxAliases)
 			}
 		}
 		if !w.l.introspection && (f.Name == "__schema" || f.Name == "__type") {
-			return limitError(CodeIntrospectionOff, "introspection is disabled on this server")
+			return limitError(httpapi.CodeIntrospectionOff, "introspection is disabled on this server")
 		}
 		for _, arg := range f.Arguments {
 			v, err := arg.Value.Value(w.oc.Variables)
@@ -124,25 +126,25 @@ func (w *walk) checkValue(name string, v any, typ *ast.Type) *gqlerror.Error {
 			if typ.NamedType == "ID" && isInteger(v) {
 				return nil
 			}
-			return limitError(CodeBadUserInput, "argument %s must be a %s", name, typ.NamedType)
+			return limitError(httpapi.CodeBadUserInput, "argument %s must be a %s", name, typ.NamedType)
 		}
 		if len(s) > w.l.lim.MaxArgumentBytes {
-			return limitError(CodeBadUserInput, "argument %s is longer than %d bytes", name, w.l.lim.MaxArgumentBytes)
+			return limitError(httpapi.CodeBadUserInput, "argument %s is longer than %d bytes", name, w.l.lim.MaxArgumentBytes)
 		}
 		if strings.ContainsFunc(s, isControl) {
-			return limitError(CodeBadUserInput, "argument %s contains control characters", name)
+			return limitError(httpapi.CodeBadUserInput, "argument %s contains control characters", name)
 		}
 	case "Int":
 		if !isInteger(v) {
-			return limitError(CodeBadUserInput, "argument %s must be an Int", name)
+			return limitError(httpapi.CodeBadUserInput, "argument %s must be an Int", name)
 		}
 	case "Float":
 		if _, ok := v.(string); ok {
-			return limitError(CodeBadUserInput, "argument %s must be a Float", name)
+			return limitError(httpapi.CodeBadUserInput, "argument %s must be a Float", name)
 		}
 	case "Boolean":
 		if _, ok := v.(bool); !ok {
-			return limitError(CodeBadUserInput, "argument %s must be a Boolean", name)
+			return limitError(httpapi.CodeBadUserInput, "argument %s must be a Boolean", name)
 		}
 	default:
 		def := w.l.schema.Types[typ.NamedType]
@@ -193,5 +195,5 @@ func (l *operationLimits) satisfies(typeName string) []string {
 }
 
 func limitError(code, format string, args ...any) *gqlerror.Error {
-	return coded(code, fmt.Sprintf(format, args...))
+	return httpapi.GraphQLError(code, fmt.Sprintf(format, args...))
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // preflighted reports whether a request carries a header that no HTML form,
@@ -28,6 +30,7 @@ const csrfMessage = "this request has been blocked as a possible cross-site requ
 // postTransport reads an application/json POST body once, within the size
 // limit, and decodes it without ever repeating it in an error.
 type postTransport struct {
+	o     *Options
 	lim   Limits
 	plans *planner
 }
@@ -37,50 +40,67 @@ var _ graphql.Transport = postTransport{}
 func (postTransport) Supports(r *http.Request) bool { return r.Method == http.MethodPost }
 
 func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	m, ok := negotiate(r.Header.Values("Accept"))
+	if !ok {
+		notAcceptable(w)
+		return
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		// Forms and plain text are what a cross-site page can POST without
 		// a preflight; nothing here accepts them, but the refusal says why.
 		if !preflighted(r) {
-			WriteError(w, http.StatusBadRequest, CodeCSRF, csrfMessage)
+			writeError(w, m, httpapi.CodeCSRF, csrfMessage)
 			return
 		}
-		WriteError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send the operation as a JSON body with Content-Type: application/json")
+		writeError(w, m, httpapi.CodeUnsupportedMedia, "send the operation as a JSON body with Content-Type: application/json")
 		return
 	}
 	if r.ContentLength > t.lim.MaxBodyBytes {
-		t.tooLarge(w)
+		t.tooLarge(w, m)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.lim.MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			t.tooLarge(w)
+			t.tooLarge(w, m)
 			return
 		}
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
+		writeError(w, m, httpapi.CodeBadRequest, "the request body could not be read")
 		return
 	}
 	request := "POST " + string(body)
-	if t.plans.serve(r.Context(), w, request, false) {
+	if t.plans.serve(r.Context(), w, m, request, false) {
 		return
 	}
-	params, msg := decodeBody(body)
+	req, msg := decodeBody(body)
 	if msg != "" {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
+		writeError(w, m, httpapi.CodeBadRequest, msg)
+		return
+	}
+	params := &req.RawParams
+	if ref := t.o.resolveDocument(params, req.DocumentID); ref != nil {
+		writeError(w, m, ref.code, ref.msg)
 		return
 	}
 	params.Headers = r.Header
-	execute(r.Context(), w, exec, params, false, t.plans, request)
+	execute(r.Context(), w, m, exec, params, false, t.plans, request)
 }
 
-func (t postTransport) tooLarge(w http.ResponseWriter) {
-	WriteError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+func (t postTransport) tooLarge(w http.ResponseWriter, m mediaType) {
+	writeError(w, m, httpapi.CodePayloadTooLarge,
 		fmt.Sprintf("the request body is larger than %d bytes", t.lim.MaxBodyBytes))
+}
+
+// postBody is a GraphQL-over-HTTP request body, with the persisted
+// documents proposal's documentId beside the spec's parameters.
+type postBody struct {
+	graphql.RawParams
+	DocumentID string `json:"documentId"`
 }
 
 // decodeBody parses a GraphQL-over-HTTP request body, or says what is wrong
 // with it in words that quote none of it.
-func decodeBody(body []byte) (*graphql.RawParams, string) {
+func decodeBody(body []byte) (*postBody, string) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	switch {
 	case len(trimmed) == 0:
@@ -92,7 +112,7 @@ func decodeBody(body []byte) (*graphql.RawParams, string) {
 	case trimmed[0] != '{':
 		return nil, `the request body must be a JSON object: {"query": "...", "variables": {...}}`
 	}
-	params := &graphql.RawParams{}
+	params := &postBody{}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
@@ -118,9 +138,15 @@ func describeJSONError(err error) string {
 	return "the request body is not a valid GraphQL request"
 }
 
+func notAcceptable(w http.ResponseWriter) {
+	writeError(w, mediaJSON, httpapi.CodeNotAcceptable,
+		"the Accept header allows neither application/graphql-response+json nor application/json")
+}
+
 // getTransport serves queries sent as URL parameters, which HTTP caches can
 // keep. Being what a link or an image sends, it demands a preflight header.
 type getTransport struct {
+	o     *Options
 	lim   Limits
 	plans *planner
 }
@@ -129,33 +155,38 @@ var _ graphql.Transport = getTransport{}
 
 func (getTransport) Supports(r *http.Request) bool { return r.Method == http.MethodGet }
 
-var getParams = map[string]bool{"query": true, "operationName": true, "variables": true, "extensions": true}
+var getParams = map[string]bool{"query": true, "operationName": true, "variables": true, "extensions": true, "documentId": true}
 
 func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	m, ok := negotiate(r.Header.Values("Accept"))
+	if !ok {
+		notAcceptable(w)
+		return
+	}
 	if !preflighted(r) {
-		WriteError(w, http.StatusBadRequest, CodeCSRF, csrfMessage)
+		writeError(w, m, httpapi.CodeCSRF, csrfMessage)
 		return
 	}
 	request := "GET " + r.URL.RawQuery
-	if t.plans.serve(r.Context(), w, request, true) {
+	if t.plans.serve(r.Context(), w, m, request, true) {
 		return
 	}
 	vals, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, "the URL's query string is malformed")
+		writeError(w, m, httpapi.CodeBadRequest, "the URL's query string is malformed")
 		return
 	}
 	for name, vs := range vals {
 		switch {
 		case !getParams[name]:
-			WriteError(w, http.StatusBadRequest, CodeBadRequest,
-				fmt.Sprintf("unknown parameter %q: GET accepts query, operationName, variables and extensions", name))
+			writeError(w, m, httpapi.CodeBadRequest,
+				fmt.Sprintf("unknown parameter %q: GET accepts query, documentId, operationName, variables and extensions", name))
 			return
 		case len(vs) > 1:
-			WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q must be given once", name))
+			writeError(w, m, httpapi.CodeBadRequest, fmt.Sprintf("parameter %q must be given once", name))
 			return
 		case !utf8.ValidString(vs[0]):
-			WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q is not valid UTF-8", name))
+			writeError(w, m, httpapi.CodeBadRequest, fmt.Sprintf("parameter %q is not valid UTF-8", name))
 			return
 		}
 	}
@@ -165,10 +196,14 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 			dec := json.NewDecoder(strings.NewReader(v))
 			dec.UseNumber()
 			if err := dec.Decode(dst); err != nil {
-				WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("parameter %q must be a JSON object", name))
+				writeError(w, m, httpapi.CodeBadRequest, fmt.Sprintf("parameter %q must be a JSON object", name))
 				return
 			}
 		}
 	}
-	execute(r.Context(), w, exec, params, true, t.plans, request)
+	if ref := t.o.resolveDocument(params, vals.Get("documentId")); ref != nil {
+		writeError(w, m, ref.code, ref.msg)
+		return
+	}
+	execute(r.Context(), w, m, exec, params, true, t.plans, request)
 }

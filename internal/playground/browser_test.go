@@ -27,8 +27,8 @@ import (
 // however slow the browser is.
 func endpoint(t *testing.T) http.Handler {
 	t.Helper()
-	r := servicetest.Resolver(t, origin.Generator{}, 10*time.Minute, cache.Options{})
-	return servicetest.Endpoint(r, gqlhttp.Options{Introspection: true, Suggestions: true})
+	d := servicetest.Deps(t, origin.Generator{}, 10*time.Minute, cache.Options{})
+	return servicetest.Endpoint(d, gqlhttp.Options{Introspection: true, Suggestions: true})
 }
 
 var (

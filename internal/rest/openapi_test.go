@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
 
@@ -303,7 +304,8 @@ func TestOpenAPIDocumentIsServedAndValid(t *testing.T) {
 	for _, v := range c.doc.Components.Schemas["Error"].Value.Properties["code"].Value.Enum {
 		codes = append(codes, v.(string))
 	}
-	want := []string{codeBadRequest, codeUnauthorized, codeOriginUnavailable, codeOriginTimeout, codeStoreUnavailable, codeInternal}
+	want := []string{httpapi.CodeBadRequest, httpapi.CodeUnauthorized, httpapi.CodeOriginUnavailable,
+		httpapi.CodeOriginTimeout, httpapi.CodeStoreUnavailable, httpapi.CodeInternal}
 	if !slices.Equal(slices.Sorted(slices.Values(codes)), slices.Sorted(slices.Values(want))) {
 		t.Errorf("documented error codes %v; want the handler's %v", codes, want)
 	}
@@ -441,7 +443,7 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	t.Run("500", func(t *testing.T) {
 		for _, method := range []string{http.MethodGet, http.MethodDelete} {
 			rec := httptest.NewRecorder()
-			writeError(rec, http.StatusInternalServerError, codeInternal, "internal error")
+			httpapi.WriteError(rec, httpapi.CodeInternal, "internal error")
 			req := httptest.NewRequest(method, "http://example.test/data?query=a", nil)
 			if err := c.validateResponse(c.requestInput(t, req), rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
 				t.Errorf("%s 500: %v", method, err)

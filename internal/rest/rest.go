@@ -6,7 +6,6 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -20,21 +19,12 @@ import (
 	"github.com/gqlcache/gqlcache/internal/admin"
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
 
 // contentTypeJSON is shared by every answer; net/http only reads it.
 var contentTypeJSON = []string{"application/json"}
-
-// Error codes in REST error bodies; the same words as GraphQL's extensions.code.
-const (
-	codeBadRequest        = "BAD_REQUEST"
-	codeUnauthorized      = "UNAUTHORIZED"
-	codeOriginUnavailable = "ORIGIN_UNAVAILABLE"
-	codeOriginTimeout     = "ORIGIN_TIMEOUT"
-	codeStoreUnavailable  = "STORE_UNAVAILABLE"
-	codeInternal          = "INTERNAL_SERVER_ERROR"
-)
 
 // Options configures the shim.
 type Options struct {
@@ -74,14 +64,14 @@ func (h *Handler) Get() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := h.parse(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
 			return
 		}
 		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(q), func(ctx context.Context) (cache.Fetched, error) {
 			return h.o.Origin.Fetch(ctx, q)
 		})
 		if err != nil {
-			writeOriginError(w, r, err)
+			writeCacheError(w, r, err)
 			return
 		}
 		// Header values share one backing array and the names are already
@@ -107,7 +97,7 @@ func (h *Handler) Get() http.Handler {
 func NotAllowed(allow string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "this endpoint accepts "+allow)
+		httpapi.WriteError(w, httpapi.CodeMethodNotAllowed, "this endpoint accepts "+allow)
 	})
 }
 
@@ -117,17 +107,17 @@ func (h *Handler) Delete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !admin.Authorized(r.Header.Get("Authorization"), h.o.AdminToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gqlcache"`)
-			writeError(w, http.StatusUnauthorized, codeUnauthorized, "a valid admin bearer token is required")
+			httpapi.WriteError(w, httpapi.CodeUnauthorized, "a valid admin bearer token is required")
 			return
 		}
 		q, err := h.parse(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+			httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
 			return
 		}
 		existed, err := h.o.Cache.Invalidate(r.Context(), h.cacheQuery(q))
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, codeStoreUnavailable, "the cache store is unavailable; nothing was invalidated")
+			writeCacheError(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -164,9 +154,6 @@ func (h *Handler) parse(raw string) (string, error) {
 	return qs[0], nil
 }
 
-// cacheControl gives HTTP caches the same policy the service follows: the
-// entry's whole freshness lifetime as max-age (the Age header says how much
-// of it is spent) and the stale window the service itself would serve in.
 // queryValues returns the values of the query parameter, refusing any
 // other. The usual request, a lone query=..., skips url.ParseQuery's map.
 func queryValues(raw string) ([]string, error) {
@@ -191,19 +178,16 @@ func queryValues(raw string) ([]string, error) {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// cacheControl gives HTTP caches the same policy the service follows: the
+// entry's whole freshness lifetime as max-age (the Age header says how much
+// of it is spent) and the stale window the service itself would serve in.
 func (h *Handler) cacheControl(res cache.Result) string {
-	if !res.Stored {
-		return "no-store"
-	}
-	cc := "public, max-age=" + strconv.Itoa(res.MaxAge())
-	if h.o.Policy.Scope == cache.ScopePrivate {
-		cc = "private, max-age=" + strconv.Itoa(res.MaxAge())
-	}
-	if h.o.Stale > 0 {
-		s := strconv.Itoa(int(h.o.Stale / time.Second))
-		cc += ", stale-while-revalidate=" + s + ", stale-if-error=" + s
-	}
-	return cc
+	return httpapi.Freshness{
+		Cacheable: res.Stored,
+		Private:   h.o.Policy.Scope == cache.ScopePrivate,
+		MaxAge:    res.MaxAge(),
+		Stale:     int(h.o.Stale / time.Second),
+	}.CacheControl()
 }
 
 // cacheStatus describes what the cache did, in RFC 9211's terms.
@@ -272,26 +256,14 @@ func matches(header, etag string) bool {
 	return false
 }
 
-func writeOriginError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, cache.ErrOriginTimeout):
-		writeError(w, http.StatusGatewayTimeout, codeOriginTimeout, "the origin did not answer in time")
-	case errors.Is(err, cache.ErrOriginUnavailable):
-		writeError(w, http.StatusBadGateway, codeOriginUnavailable, "the origin is unavailable")
-	case r.Context().Err() != nil:
+func writeCacheError(w http.ResponseWriter, r *http.Request, err error) {
+	if code, msg, ok := httpapi.CacheError(err); ok {
+		httpapi.WriteError(w, code, msg)
+		return
+	}
+	if r.Context().Err() != nil {
 		// The client left; nobody reads this.
 		return
-	default:
-		writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
 	}
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error string `json:"error"`
-		Code  string `json:"code"`
-	}{msg, code})
+	httpapi.WriteError(w, httpapi.CodeInternal, "internal error")
 }

@@ -1,6 +1,6 @@
 // Package servicetest builds the service's real GraphQL pieces in process for
-// other packages' tests: the root resolver on the embedded store, and the
-// endpoint around it.
+// other packages' tests: the resolvers' dependencies on the embedded store,
+// and the endpoint around them.
 package servicetest
 
 import (
@@ -15,10 +15,10 @@ import (
 	"github.com/gqlcache/gqlcache/resolvers"
 )
 
-// Resolver returns the real root resolver over a fresh embedded store and a
-// cache with opts, whose fields default to ttl of freshness. Everything is
-// closed at the test's end.
-func Resolver(t testing.TB, org origin.Origin, ttl time.Duration, opts cache.Options) *resolvers.Resolver {
+// Deps returns the resolvers' dependencies: a fresh embedded store and a
+// cache with opts, whose fields default to ttl of freshness, in front of
+// org. Everything is closed at the test's end.
+func Deps(t testing.TB, org origin.Origin, ttl time.Duration, opts cache.Options) resolvers.Deps {
 	t.Helper()
 	store, err := cache.NewMemoryStore(1 << 20)
 	if err != nil {
@@ -34,12 +34,12 @@ func Resolver(t testing.TB, org origin.Origin, ttl time.Duration, opts cache.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resolvers.New(resolvers.Deps{Cache: c, Origin: org, Policies: p})
+	return resolvers.Deps{Cache: c, Origin: org, Policies: p}
 }
 
-// Endpoint returns the real GraphQL endpoint around r, presenting errors as
-// the service does.
-func Endpoint(r *resolvers.Resolver, opts gqlhttp.Options) http.Handler {
+// Endpoint returns the real GraphQL endpoint around the resolvers over d,
+// presenting errors as the service does.
+func Endpoint(d resolvers.Deps, opts gqlhttp.Options) http.Handler {
 	opts.ErrorPresenter = resolvers.PresentError
-	return gqlhttp.New(graph.NewExecutableSchema(graph.Config{Resolvers: r}), opts)
+	return gqlhttp.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(d)}), opts)
 }

@@ -40,9 +40,19 @@ tmp=$(mktemp -d "$dir.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # npm pack fetches each package's tarball alone (the UMD bundles need none
 # of their dependencies), checks it against the registry's integrity hash,
-# and keeps it in npm's cache, so a reinstall needs no network.
-(cd "$tmp" && npm pack --silent --prefer-offline --ignore-scripts \
-	"graphiql@$GRAPHIQL_VERSION" "react@$REACT_VERSION" "react-dom@$REACT_VERSION" >/dev/null)
+# and keeps it in npm's cache, so a reinstall needs no network. No retries
+# and a short timeout: an unreachable registry is reported in seconds, as
+# what it is, instead of after a minute of retrying.
+if ! out=$(cd "$tmp" && npm pack --loglevel=error --prefer-offline --ignore-scripts --fetch-retries=0 --fetch-timeout=30000 \
+	"graphiql@$GRAPHIQL_VERSION" "react@$REACT_VERSION" "react-dom@$REACT_VERSION" 2>&1 >/dev/null); then
+	echo "$out" >&2
+	if grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH' <<<"$out"; then
+		echo "install-assets.sh: npm's registry ($(npm config get registry)) could not be reached: run this once with network access, or fill $dir from a machine that has it" >&2
+	else
+		echo "install-assets.sh: npm pack graphiql@$GRAPHIQL_VERSION react@$REACT_VERSION react-dom@$REACT_VERSION failed (above)" >&2
+	fi
+	exit 1
+fi
 mkdir "$tmp/out"
 for p in "graphiql-$GRAPHIQL_VERSION" "react-$REACT_VERSION" "react-dom-$REACT_VERSION"; do
 	mkdir "$tmp/out/${p%-*}"

@@ -43,7 +43,7 @@ func Assets(t testing.TB) string {
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("installing the playground's npm assets (internal/playground/playgroundtest/install-assets.sh) failed: %v\n%s"+
-			"The browser tests need npm (Debian's npm package) once, or the files already in $GQLCACHE_PLAYGROUND_ASSETS.",
+			"The browser tests fetch them from npm's registry once per machine, or find them already in $GQLCACHE_PLAYGROUND_ASSETS.",
 			err, stderr.String())
 	}
 	if s := stderr.String(); s != "" {

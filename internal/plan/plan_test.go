@@ -1,4 +1,4 @@
-package resolvers_test
+package plan_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/plan"
 	"github.com/gqlcache/gqlcache/internal/servicetest"
 )
 
@@ -24,16 +25,23 @@ func endpoints(t *testing.T, org origin.Origin) (planned, executed http.Handler,
 	t.Helper()
 	// A still clock keeps expiresInSeconds from ticking between the two.
 	now := time.Date(2026, 11, 26, 5, 0, 0, 123e6, time.UTC)
-	res := servicetest.Resolver(t, org, time.Hour, cache.Options{Now: func() time.Time { return now }})
-	compiled = new(int)
-	compile := func(oc *graphql.OperationContext) gqlhttp.Plan {
-		p := res.Compile(oc)
-		if p != nil {
-			*compiled++
-		}
-		return p
+	d := servicetest.Deps(t, org, time.Hour, cache.Options{Now: func() time.Time { return now }})
+	c := &countingCompiler{Compiler: plan.New(d)}
+	return servicetest.Endpoint(d, gqlhttp.Options{Compiler: c}), servicetest.Endpoint(d, gqlhttp.Options{}), &c.n
+}
+
+// countingCompiler counts the operations compiled into plans.
+type countingCompiler struct {
+	*plan.Compiler
+	n int
+}
+
+func (c *countingCompiler) Compile(oc *graphql.OperationContext) gqlhttp.Plan {
+	p := c.Compiler.Compile(oc)
+	if p != nil {
+		c.n++
 	}
-	return servicetest.Endpoint(res, gqlhttp.Options{Compile: compile}), servicetest.Endpoint(res, gqlhttp.Options{}), compiled
+	return p
 }
 
 func send(h http.Handler, body string) (int, string) {

@@ -1,9 +1,19 @@
-package resolvers
+// Package plan answers the service's common GraphQL operations without
+// gqlgen's executor: one or more data(query:) fields selecting
+// DataPayload's scalars. For those, gqlgen's general machinery (field
+// contexts, field sets, per-field marshalers) costs about three times what
+// the whole rest of a cache hit does. A plan resolves the same cache
+// queries the resolvers would and writes the same bytes gqlgen would (a
+// differential test holds the two to that); anything else, including
+// @defer and directives it does not know, is left to gqlgen.
+//
+// The GraphQL transport takes plans through its own interface
+// (gqlhttp.Compiler), so it never calls up into the resolvers.
+package plan
 
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"strconv"
 	"sync"
 
@@ -14,18 +24,20 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
+	"github.com/gqlcache/gqlcache/internal/httpapi"
+	"github.com/gqlcache/gqlcache/resolvers"
 )
 
+// Compiler makes plans over the resolvers' dependencies.
+type Compiler struct{ d resolvers.Deps }
+
+var _ gqlhttp.Compiler = (*Compiler)(nil)
+
+// New returns a compiler whose plans use d as the resolvers do.
+func New(d resolvers.Deps) *Compiler { return &Compiler{d: d} }
+
 // Compile returns a plan that answers oc without gqlgen's executor, or nil.
-//
-// Most requests are the same few operations: one or more data(query:)
-// fields selecting DataPayload's scalars. For those, gqlgen's general
-// machinery (field contexts, field sets, per-field marshalers) costs four
-// times what the cache hit itself does. A plan resolves the same cache
-// queries the resolvers would and writes the same bytes gqlgen would (a
-// differential test holds the two to that); anything else, including
-// @defer and directives it does not know, is left to gqlgen.
-func (r *Resolver) Compile(oc *graphql.OperationContext) gqlhttp.Plan {
+func (r *Compiler) Compile(oc *graphql.OperationContext) gqlhttp.Plan {
 	if oc.Operation.Operation != ast.Query {
 		return nil
 	}
@@ -45,7 +57,7 @@ func (r *Resolver) Compile(oc *graphql.OperationContext) gqlhttp.Plan {
 }
 
 type plan struct {
-	r      *Resolver
+	r      *Compiler
 	fields []plannedField
 }
 
@@ -67,7 +79,7 @@ var payloadFields = map[string]bool{
 	"__typename": true, "source": true, "data": true, "cachedAt": true, "expiresInSeconds": true, "stale": true,
 }
 
-func (r *Resolver) compileField(oc *graphql.OperationContext, f graphql.CollectedField) (plannedField, bool) {
+func (r *Compiler) compileField(oc *graphql.OperationContext, f graphql.CollectedField) (plannedField, bool) {
 	if f.Name == "__typename" && plainField(f) {
 		return plannedField{typename: true, key: quote(f.Alias)}, true
 	}
@@ -79,8 +91,8 @@ func (r *Resolver) compileField(oc *graphql.OperationContext, f graphql.Collecte
 		return plannedField{}, false
 	}
 	pf := plannedField{key: quote(f.Alias), alias: f.Alias, arg: q}
-	fp := r.d.Policies.field(f.Definition)
-	pf.query = cache.Query{Field: fp.coordinate, Args: map[string]any{"query": q}, Policy: fp.policy}
+	coordinate, policy := r.d.Policies.Field(f.Definition)
+	pf.query = cache.Query{Field: coordinate, Args: map[string]any{"query": q}, Policy: policy}
 	for _, s := range graphql.CollectFields(oc, f.Selections, []string{"DataPayload"}) {
 		if !payloadFields[s.Name] || !plainField(s) || len(s.Selections) > 0 || len(s.Arguments) > 0 {
 			return plannedField{}, false
@@ -113,7 +125,7 @@ func quote(s string) []byte {
 // Run implements gqlhttp.Plan. The answer may be kept by HTTP caches while
 // every field in it is fresh and stored, and only by the caller's own cache
 // when any field is private.
-func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) {
+func (p *plan) Run(ctx context.Context, out []byte) ([]byte, httpapi.Freshness) {
 	results := make([]cache.Result, len(p.fields))
 	errs := make([]error, len(p.fields))
 	get := func(i int) {
@@ -121,7 +133,7 @@ func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) 
 		if f.typename {
 			return
 		}
-		results[i], errs[i] = p.r.d.Cache.Get(ctx, f.query, p.r.load(f.arg))
+		results[i], errs[i] = p.r.d.Cache.Get(ctx, f.query, p.r.d.Load(f.arg))
 	}
 	if len(p.fields) == 1 {
 		get(0)
@@ -136,7 +148,7 @@ func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) 
 	var list gqlerror.List
 	for i, err := range errs {
 		if err != nil {
-			gerr := PresentError(ctx, err)
+			gerr := resolvers.PresentError(ctx, err)
 			gerr.Path = ast.Path{ast.PathName(p.fields[i].alias)}
 			list = append(list, gerr)
 		}
@@ -144,20 +156,13 @@ func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) 
 	if len(list) > 0 {
 		// data is non-null, so one failed field nulls the whole response.
 		b, _ := json.Marshal(&graphql.Response{Errors: list})
-		return append(append(out, b...), '\n'), gqlhttp.Freshness{}
+		return append(append(out, b...), '\n'), httpapi.Freshness{}
 	}
-	fresh := gqlhttp.Freshness{Cacheable: true, MaxAge: math.MaxInt}
+	var fresh httpapi.Collector
 	for i, f := range p.fields {
-		if f.typename {
-			continue
+		if !f.typename {
+			fresh.Add(resolvers.Freshness(results[i], f.query.Policy))
 		}
-		res := results[i]
-		fresh.Cacheable = fresh.Cacheable && res.Stored && !res.Stale
-		fresh.Private = fresh.Private || f.query.Policy.Scope == cache.ScopePrivate
-		fresh.MaxAge = min(fresh.MaxAge, res.ExpiresIn())
-	}
-	if fresh.MaxAge == math.MaxInt || fresh.MaxAge == 0 {
-		fresh = gqlhttp.Freshness{}
 	}
 	out = append(out, `{"data":{`...)
 	for i, f := range p.fields {
@@ -179,7 +184,7 @@ func (p *plan) Run(ctx context.Context, out []byte) ([]byte, gqlhttp.Freshness) 
 		}
 		out = append(out, '}')
 	}
-	return append(out, "}}\n"...), fresh
+	return append(out, "}}\n"...), fresh.Freshness()
 }
 
 func appendScalar(out []byte, name string, res cache.Result) []byte {

@@ -1,0 +1,137 @@
+// Package httpapi is the service's HTTP vocabulary, shared by every door
+// (GraphQL, the REST shim, the service's own routes): the error codes
+// clients can rely on and the HTTP status each stands for, the JSON error
+// body of the non-GraphQL answers, what a cache failure is called, and the
+// Cache-Control header an answer's freshness gives.
+//
+// A new code is one constant and one line of the status table.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+)
+
+// Code is an error code, sent as "code" in REST error bodies and as
+// extensions.code in GraphQL errors.
+type Code = string
+
+// The codes this service sends. GraphQL's own (GRAPHQL_PARSE_FAILED,
+// GRAPHQL_VALIDATION_FAILED, PERSISTED_QUERY_NOT_FOUND) are gqlgen's.
+const (
+	// The request is not one the endpoint can take.
+	CodeBadRequest       Code = "BAD_REQUEST"
+	CodeCSRF             Code = "CSRF_PREFLIGHT_REQUIRED"
+	CodeUnauthorized     Code = "UNAUTHORIZED"
+	CodeForbidden        Code = "FORBIDDEN"
+	CodeNotFound         Code = "NOT_FOUND"
+	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
+	CodeNotAcceptable    Code = "NOT_ACCEPTABLE"
+	CodePayloadTooLarge  Code = "PAYLOAD_TOO_LARGE"
+	CodeURITooLong       Code = "URI_TOO_LONG"
+	CodeUnsupportedMedia Code = "UNSUPPORTED_MEDIA_TYPE"
+
+	// Trusted documents.
+	CodeDocumentNotFound Code = "PERSISTED_DOCUMENT_NOT_FOUND"
+	CodeTrustedOnly      Code = "TRUSTED_DOCUMENT_REQUIRED"
+
+	// The operation is refused before it runs (GraphQL request errors).
+	CodeBadUserInput     Code = "BAD_USER_INPUT"
+	CodeDepthLimit       Code = "DEPTH_LIMIT_EXCEEDED"
+	CodeAliasLimit       Code = "ALIAS_LIMIT_EXCEEDED"
+	CodeRootFieldLimit   Code = "ROOT_FIELD_LIMIT_EXCEEDED"
+	CodeComplexityLimit  Code = "COMPLEXITY_LIMIT_EXCEEDED"
+	CodeIntrospectionOff Code = "INTROSPECTION_DISABLED"
+
+	// The service could not answer.
+	CodeInternal          Code = "INTERNAL_SERVER_ERROR"
+	CodeOriginUnavailable Code = "ORIGIN_UNAVAILABLE"
+	CodeOriginTimeout     Code = "ORIGIN_TIMEOUT"
+	CodeStoreUnavailable  Code = "STORE_UNAVAILABLE"
+)
+
+// statuses is the HTTP status each code stands for where the answer's
+// status is the error's own: every REST error, and GraphQL refusals of a
+// request that is not well formed. (A GraphQL error of a well-formed
+// request follows the GraphQL-over-HTTP spec instead: see gqlhttp.)
+var statuses = map[Code]int{
+	CodeBadRequest:        http.StatusBadRequest,
+	CodeCSRF:              http.StatusBadRequest,
+	CodeUnauthorized:      http.StatusUnauthorized,
+	CodeForbidden:         http.StatusForbidden,
+	CodeNotFound:          http.StatusNotFound,
+	CodeMethodNotAllowed:  http.StatusMethodNotAllowed,
+	CodeNotAcceptable:     http.StatusNotAcceptable,
+	CodePayloadTooLarge:   http.StatusRequestEntityTooLarge,
+	CodeURITooLong:        http.StatusRequestURITooLong,
+	CodeUnsupportedMedia:  http.StatusUnsupportedMediaType,
+	CodeDocumentNotFound:  http.StatusBadRequest,
+	CodeTrustedOnly:       http.StatusForbidden,
+	CodeBadUserInput:      http.StatusBadRequest,
+	CodeDepthLimit:        http.StatusBadRequest,
+	CodeAliasLimit:        http.StatusBadRequest,
+	CodeRootFieldLimit:    http.StatusBadRequest,
+	CodeComplexityLimit:   http.StatusBadRequest,
+	CodeIntrospectionOff:  http.StatusBadRequest,
+	CodeInternal:          http.StatusInternalServerError,
+	CodeOriginUnavailable: http.StatusBadGateway,
+	CodeOriginTimeout:     http.StatusGatewayTimeout,
+	CodeStoreUnavailable:  http.StatusServiceUnavailable,
+}
+
+// Status is the HTTP status code stands for; 500 for a code it does not
+// know, which is a bug that should show.
+func Status(code Code) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is the JSON error body of every answer that is not GraphQL's.
+type Error struct {
+	Message string `json:"error"`
+	Code    Code   `json:"code"`
+	// RequestID names the request in the logs, for errors a user reports.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Write sends e with its code's status. Errors are never stored by caches.
+func (e Error) Write(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(Status(e.Code))
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// WriteError sends the error body of code and msg with code's status.
+func WriteError(w http.ResponseWriter, code Code, msg string) {
+	Error{Message: msg, Code: code}.Write(w)
+}
+
+// GraphQLError is a GraphQL error carrying code in extensions.code.
+func GraphQLError(code Code, msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
+}
+
+// CacheError names an error of cache.Get or cache.Invalidate for clients:
+// its code and a message that never carries the Go error chain (which may
+// name Redis addresses or origin URLs). ok is false for an error the cache
+// did not raise.
+func CacheError(err error) (code Code, msg string, ok bool) {
+	switch {
+	case errors.Is(err, cache.ErrOriginTimeout):
+		return CodeOriginTimeout, "the origin did not answer in time", true
+	case errors.Is(err, cache.ErrOriginUnavailable):
+		return CodeOriginUnavailable, "the origin is unavailable", true
+	case errors.Is(err, cache.ErrStoreUnavailable):
+		return CodeStoreUnavailable, "the cache store is unavailable; nothing was changed", true
+	}
+	return "", "", false
+}
