@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -92,7 +91,8 @@ func newServer(d deps) http.Handler {
 	mux.Handle("GET /readyz", handleReadyz(d.cache))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", handleNotFound())
-	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, withRequestFacts(mux)))))
+	facts := withRequestFacts(newRevalidationPolicy(d.cfg.clientRevalidation, d.cfg.adminToken, d.registry), mux)
+	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts))))
 }
 
 // withCORS lets browser apps on the configured origins call the service,
@@ -106,8 +106,8 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders: []string{"Content-Type", "Authorization", "Apollo-Require-Preflight",
-			"X-Apollo-Operation-Name", "Cache-Control", "X-Request-Id"},
-		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "X-Request-Id"},
+			"X-Apollo-Operation-Name", "Cache-Control", "Pragma", "X-Request-Id"},
+		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "X-Request-Id", "Retry-After"},
 		MaxAge:         600,
 	}).Handler(next)
 }
@@ -154,7 +154,7 @@ func handleReadyz(c *cache.Cache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
-		body := map[string]any{"status": "ready", "store": c.Describe(), "store_reachable": true}
+		body := map[string]any{"status": "ready", "store": c.Describe(), "store_reachable": true, "origin_breaker": c.OriginBreaker()}
 		if err := c.Ready(ctx); err != nil {
 			body["status"], body["store_reachable"] = "degraded", false
 		}
@@ -171,30 +171,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // withRequestFacts puts what the cache needs to know about the caller into
 // the request context, for both doors alike: the credential that keys
-// private fields, and a client's request to revalidate.
-func withRequestFacts(next http.Handler) http.Handler {
+// private fields, and a client's request to revalidate when the policy
+// honours it.
+func withRequestFacts(policy *revalidationPolicy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if cred := r.Header.Get("Authorization"); cred != "" {
 			ctx = cache.WithCaller(ctx, cred)
 		}
-		if wantsRevalidation(r.Header.Values("Cache-Control")) {
+		if policy.honours(r) {
 			ctx = cache.WithRevalidate(ctx)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-func wantsRevalidation(values []string) bool {
-	for _, v := range values {
-		for d := range strings.SplitSeq(v, ",") {
-			d = strings.TrimSpace(d)
-			if strings.EqualFold(d, "no-cache") || strings.EqualFold(d, "max-age=0") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // instrument records each request's duration by status code. It does what

@@ -14,6 +14,8 @@ import (
 const (
 	CodeOriginUnavailable = "ORIGIN_UNAVAILABLE"
 	CodeOriginTimeout     = "ORIGIN_TIMEOUT"
+	CodeOriginBusy        = "ORIGIN_BUSY"
+	CodeNotFound          = "NOT_FOUND"
 	CodeForbidden         = "FORBIDDEN"
 	CodeStoreUnavailable  = "STORE_UNAVAILABLE"
 	CodeInternal          = "INTERNAL_SERVER_ERROR"
@@ -22,10 +24,16 @@ const (
 // PresentError turns a resolver's error into what the client sees: a clear
 // message and a stable code, never the Go error chain (which may name Redis
 // addresses or origin URLs). Errors gqlgen itself raised for the request
-// (parsing, validation, argument coercion) pass through as they are.
+// (parsing, validation, argument coercion) pass through as they are. A
+// refusal says in extensions.retryAfter how many seconds to wait before
+// asking again.
 func PresentError(ctx context.Context, err error) *gqlerror.Error {
 	var gerr *gqlerror.Error
 	switch {
+	case errors.Is(err, cache.ErrOriginNotFound):
+		gerr = coded(CodeNotFound, "the origin has no such item")
+	case errors.Is(err, cache.ErrOriginBusy):
+		gerr = coded(CodeOriginBusy, "the origin is busy; try again shortly")
 	case errors.Is(err, cache.ErrOriginTimeout):
 		gerr = coded(CodeOriginTimeout, "the origin did not answer in time")
 	case errors.Is(err, cache.ErrOriginUnavailable):
@@ -36,6 +44,9 @@ func PresentError(ctx context.Context, err error) *gqlerror.Error {
 		return graphql.DefaultErrorPresenter(ctx, err)
 	default:
 		gerr = coded(CodeInternal, "internal error")
+	}
+	if secs, ok := cache.RetryAfter(err); ok {
+		gerr.Extensions["retryAfter"] = secs
 	}
 	gerr.Path = graphql.GetPath(ctx)
 	return gerr

@@ -32,6 +32,8 @@ const (
 	codeUnauthorized      = "UNAUTHORIZED"
 	codeOriginUnavailable = "ORIGIN_UNAVAILABLE"
 	codeOriginTimeout     = "ORIGIN_TIMEOUT"
+	codeOriginBusy        = "ORIGIN_BUSY"
+	codeNotFound          = "NOT_FOUND"
 	codeStoreUnavailable  = "STORE_UNAVAILABLE"
 	codeInternal          = "INTERNAL_SERVER_ERROR"
 )
@@ -272,8 +274,22 @@ func matches(header, etag string) bool {
 	return false
 }
 
+// writeOriginError answers a Get that failed. A refusal (the origin busy,
+// pausing at its own request, or behind its open breaker) is a 503 whose
+// Retry-After says when asking again makes sense.
 func writeOriginError(w http.ResponseWriter, r *http.Request, err error) {
+	if secs, ok := cache.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		code, msg := codeOriginUnavailable, "the origin is unavailable; try again later"
+		if errors.Is(err, cache.ErrOriginBusy) {
+			code, msg = codeOriginBusy, "the origin is busy; try again shortly"
+		}
+		writeError(w, http.StatusServiceUnavailable, code, msg)
+		return
+	}
 	switch {
+	case errors.Is(err, cache.ErrOriginNotFound):
+		writeError(w, http.StatusNotFound, codeNotFound, "the origin has no such item")
 	case errors.Is(err, cache.ErrOriginTimeout):
 		writeError(w, http.StatusGatewayTimeout, codeOriginTimeout, "the origin did not answer in time")
 	case errors.Is(err, cache.ErrOriginUnavailable):
