@@ -52,21 +52,11 @@ func (p *revalidationPolicy) honours(r *http.Request) bool {
 	return false
 }
 
-// wantsRevalidation reads Cache-Control's no-cache and max-age=0, and
-// Pragma: no-cache when there is no Cache-Control (RFC 9111, 5.4).
+// wantsRevalidation reads Cache-Control's no-cache and max-age=0. A
+// Pragma: no-cache without Cache-Control arrives here as Cache-Control:
+// no-cache: net/http's server rewrites it so (RFC 9111, 5.4).
 func wantsRevalidation(h http.Header) bool {
-	cc, ok := h["Cache-Control"]
-	if !ok {
-		for _, v := range h["Pragma"] {
-			for d := range strings.SplitSeq(v, ",") {
-				if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	for _, v := range cc {
+	for _, v := range h["Cache-Control"] {
 		for d := range strings.SplitSeq(v, ",") {
 			d = strings.TrimSpace(d)
 			if strings.EqualFold(d, "no-cache") || strings.EqualFold(d, "max-age=0") {
