@@ -64,10 +64,23 @@ func TestClientRevalidationIsTheOperatorsChoice(t *testing.T) {
 	}
 }
 
-func TestClientRevalidationBadValueStopsTheService(t *testing.T) {
-	_, err := loadConfig(func(k string) string { return map[string]string{"CLIENT_REVALIDATION": "sometimes"}[k] })
-	if err == nil || !strings.Contains(err.Error(), "CLIENT_REVALIDATION") {
-		t.Errorf("CLIENT_REVALIDATION=sometimes: got %v; want an error naming the variable", err)
+func TestOriginProtectionConfig(t *testing.T) {
+	c, err := loadConfig(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.clientRevalidation != revalidateAdmin || c.originMaxInflight != 16 || c.originQueueTimeout != 100*time.Millisecond ||
+		c.originBreakerFails != 5 || c.originBreakerCool != 5*time.Second || c.negativeTTL != time.Second {
+		t.Errorf("defaults: got %+v; want admin, 16, 100ms, 5, 5s, 1s", c)
+	}
+	c, err = loadConfig(env("CLIENT_REVALIDATION", "Always", "ORIGIN_MAX_INFLIGHT", "64", "ORIGIN_QUEUE_TIMEOUT", "1s",
+		"ORIGIN_BREAKER_FAILURES", "2", "ORIGIN_BREAKER_COOLDOWN", "30s", "NEGATIVE_TTL", "10s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.clientRevalidation != revalidateAlways || c.originMaxInflight != 64 || c.originQueueTimeout != time.Second ||
+		c.originBreakerFails != 2 || c.originBreakerCool != 30*time.Second || c.negativeTTL != 10*time.Second {
+		t.Errorf("got %+v; want the values given", c)
 	}
 }
 
