@@ -206,7 +206,7 @@ func TestDeadUpstreamOpensTheOriginBreaker(t *testing.T) {
 		}
 	})
 	s := startService(t, redisEnv(t, "ORIGIN_URL", up.URL+"/items/{query}", "ORIGIN_TIMEOUT", "500ms",
-		"ORIGIN_BREAKER_FAILURES", "3", "ORIGIN_BREAKER_COOLDOWN", "3s"))
+		"ORIGIN_BREAKER_FAILURES", "3", "ORIGIN_BREAKER_COOLDOWN", "10s"))
 	for i := range 3 {
 		if r := s.rest(http.MethodGet, q(fmt.Sprint("t", i))); r.status != http.StatusGatewayTimeout {
 			t.Fatalf("call %d: got %d %s; want 504", i, r.status, r.raw)
@@ -216,8 +216,8 @@ func TestDeadUpstreamOpensTheOriginBreaker(t *testing.T) {
 		start := time.Now()
 		r := s.rest(http.MethodGet, q(fmt.Sprint("open", i)))
 		took := time.Since(start)
-		if r.status != http.StatusServiceUnavailable || r.body.Code != "ORIGIN_UNAVAILABLE" || r.header.Get("Retry-After") != "3" || took > 250*time.Millisecond {
-			t.Fatalf("breaker open: got %d %s Retry-After %q after %v; want 503 ORIGIN_UNAVAILABLE, Retry-After 3, at once (not the 500ms timeout)",
+		if r.status != http.StatusServiceUnavailable || r.body.Code != "ORIGIN_UNAVAILABLE" || r.header.Get("Retry-After") != "10" || took > 250*time.Millisecond {
+			t.Fatalf("breaker open: got %d %s Retry-After %q after %v; want 503 ORIGIN_UNAVAILABLE, Retry-After 10, at once (not the 500ms timeout)",
 				r.status, r.raw, r.header.Get("Retry-After"), took)
 		}
 	}

@@ -207,25 +207,30 @@ func (o *pausing) load(context.Context) (cache.Fetched, error) {
 }
 
 func TestRetryAfterPausesTheOrigin(t *testing.T) {
-	e := newCache(t, cache.Options{})
+	var clk clock
+	clk.Advance(time.Duration(time.Now().UnixNano()))
+	e := newCache(t, cache.Options{Now: clk.Now})
 	ctx := context.Background()
-	o := &pausing{after: 300 * time.Millisecond}
-	start := time.Now()
+	o := &pausing{after: 30 * time.Second}
 	_, err := e.c.Get(ctx, dataQuery, o.load)
-	if secs, ok := cache.RetryAfter(err); !errors.Is(err, cache.ErrOriginUnavailable) || !ok || secs != 1 {
-		t.Fatalf("the origin's 503: got %v (retry after %d); want ErrOriginUnavailable, retry after 1s", err, secs)
+	if secs, ok := cache.RetryAfter(err); !errors.Is(err, cache.ErrOriginUnavailable) || !ok || secs != 30 {
+		t.Fatalf("the origin's 503: got %v (retry after %d); want ErrOriginUnavailable, retry after 30s", err, secs)
 	}
-	// Every miss, for any key, is refused until the pause ends.
-	for i := 0; time.Since(start) < 250*time.Millisecond; i++ {
-		if _, err := e.c.Get(ctx, withArgs(dataQuery, fmt.Sprint("k", i)), o.load); !errors.Is(err, cache.ErrOriginUnavailable) {
-			t.Fatalf("during the pause: got %v; want a refusal", err)
+	// Every miss, for any key, is refused until the pause ends, told what is left of it.
+	for _, tc := range []struct {
+		advance time.Duration
+		left    int
+	}{{0, 30}, {10 * time.Second, 20}, {19500 * time.Millisecond, 1}} {
+		clk.Advance(tc.advance)
+		_, err := e.c.Get(ctx, withArgs(dataQuery, fmt.Sprint("k", tc.left)), o.load)
+		if secs, _ := cache.RetryAfter(err); !errors.Is(err, cache.ErrOriginUnavailable) || secs != tc.left {
+			t.Errorf("%ds before the pause ends: got %v (retry after %d); want a refusal, retry after %d", tc.left, err, secs, tc.left)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	if n := o.calls.Load(); n != 1 {
 		t.Errorf("origin calls during the pause = %d; want 1", n)
 	}
-	time.Sleep(time.Until(start.Add(350 * time.Millisecond)))
+	clk.Advance(time.Second)
 	if r := mustGet(t, e.c, ctx, dataQuery, o.load); string(r.Data) != `"back"` || o.calls.Load() != 2 {
 		t.Errorf("after the pause: got %s with %d calls; want the origin's answer from a second call", r.Data, o.calls.Load())
 	}
@@ -240,7 +245,7 @@ func TestRetryAfterIsCapped(t *testing.T) {
 }
 
 func TestOriginBreakerRefusesFastAndProbesOneAtATime(t *testing.T) {
-	e := newCache(t, cache.Options{OriginBreakerFailures: 3, OriginBreakerCooldown: 200 * time.Millisecond, OriginTimeout: 300 * time.Millisecond})
+	e := newCache(t, cache.Options{OriginBreakerFailures: 3, OriginBreakerCooldown: time.Second, OriginTimeout: 300 * time.Millisecond})
 	ctx := context.Background()
 	dead := &origin{delay: 5 * time.Second} // every call times out
 	for i := range 3 {
@@ -260,7 +265,7 @@ func TestOriginBreakerRefusesFastAndProbesOneAtATime(t *testing.T) {
 		t.Errorf("breaker state %q; want open, with the gauge at 1", got)
 	}
 
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond)
 	probe := &origin{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	probed := make(chan error, 1)
 	go func() {
