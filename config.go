@@ -31,6 +31,12 @@ type config struct {
 	originURL           string
 	originDelay         time.Duration
 	originTimeout       time.Duration
+	originMaxInflight   int
+	originQueueTimeout  time.Duration
+	originBreakerFails  int
+	originBreakerCool   time.Duration
+	negativeTTL         time.Duration
+	clientRevalidation  revalidation
 	adminToken          string
 	maxQueryLen         int
 	production          bool
@@ -85,6 +91,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		nearTTL:         p.duration("NEAR_CACHE_TTL", time.Second, false),
 		nearBytes:       p.positiveInt("NEAR_CACHE_BYTES", 16<<20),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
+
+		// Why these defaults: README.md, "Origin protection".
+		originMaxInflight:  p.positiveInt("ORIGIN_MAX_INFLIGHT", 16),
+		originQueueTimeout: p.duration("ORIGIN_QUEUE_TIMEOUT", 100*time.Millisecond, true),
+		originBreakerFails: p.positiveInt("ORIGIN_BREAKER_FAILURES", 5),
+		originBreakerCool:  p.duration("ORIGIN_BREAKER_COOLDOWN", 5*time.Second, true),
+		negativeTTL:        p.duration("NEGATIVE_TTL", time.Second, true),
 	}
 	if port := getenv("PORT"); port != "" && getenv("ADDR") == "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
@@ -146,6 +159,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 			}
 			c.corsOrigins = append(c.corsOrigins, o)
 		}
+	}
+	switch v := strings.ToLower(p.str("CLIENT_REVALIDATION", "admin")); v {
+	case "never":
+		c.clientRevalidation = revalidateNever
+	case "admin":
+		c.clientRevalidation = revalidateAdmin
+	case "always":
+		c.clientRevalidation = revalidateAlways
+	default:
+		p.fail("CLIENT_REVALIDATION", v, "never, admin or always")
 	}
 	switch v := strings.ToLower(p.str("CACHE_SCOPE", "public")); v {
 	case "public":

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -33,38 +32,27 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders: []string{"Content-Type", "Authorization", "Apollo-Require-Preflight",
-			"X-Apollo-Operation-Name", "Cache-Control", "X-Request-Id"},
-		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "X-Request-Id"},
+			"X-Apollo-Operation-Name", "Cache-Control", "Pragma", "X-Request-Id"},
+		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "X-Request-Id", "Retry-After"},
 		MaxAge:         600,
 	}).Handler(next)
 }
 
 // withRequestFacts puts what the cache needs to know about the caller into
 // the request context, for both doors alike: the credential that keys
-// private fields, and a client's request to revalidate.
-func withRequestFacts(next http.Handler) http.Handler {
+// private fields, and a client's request to revalidate when the policy
+// honours it.
+func withRequestFacts(policy *revalidationPolicy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if cred := r.Header.Get("Authorization"); cred != "" {
 			ctx = cache.WithCaller(ctx, cred)
 		}
-		if wantsRevalidation(r.Header.Values("Cache-Control")) {
+		if policy.honours(r) {
 			ctx = cache.WithRevalidate(ctx)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-func wantsRevalidation(values []string) bool {
-	for _, v := range values {
-		for d := range strings.SplitSeq(v, ",") {
-			d = strings.TrimSpace(d)
-			if strings.EqualFold(d, "no-cache") || strings.EqualFold(d, "max-age=0") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // instrument records each request's duration by status code. It does what

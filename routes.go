@@ -87,7 +87,8 @@ func newServer(d deps) http.Handler {
 	mux.Handle("GET /readyz", handleReadyz(d.cache))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", handleNotFound())
-	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, withRequestFacts(mux)))))
+	facts := withRequestFacts(newRevalidationPolicy(d.cfg.clientRevalidation, d.cfg.adminToken, d.registry), mux)
+	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts))))
 }
 
 func handleGraphQL(d deps) http.Handler {
@@ -134,7 +135,7 @@ func handleReadyz(c *cache.Cache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
-		body := map[string]any{"status": "ready", "store": c.Describe(), "store_reachable": true}
+		body := map[string]any{"status": "ready", "store": c.Describe(), "store_reachable": true, "origin_breaker": c.OriginBreaker()}
 		if err := c.Ready(ctx); err != nil {
 			body["status"], body["store_reachable"] = "degraded", false
 		}

@@ -174,6 +174,12 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		NearTTL:       cfg.nearTTL,
 		NearBytes:     int64(cfg.nearBytes),
 		Logger:        logger,
+
+		NegativeTTL:           cfg.negativeTTL,
+		OriginMaxInflight:     cfg.originMaxInflight,
+		OriginQueueWait:       cfg.originQueueTimeout,
+		OriginBreakerFailures: uint32(cfg.originBreakerFails),
+		OriginBreakerCooldown: cfg.originBreakerCool,
 	})
 	if err != nil {
 		closeStore()

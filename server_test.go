@@ -441,19 +441,6 @@ func TestPrivateScopeOverHTTP(t *testing.T) {
 	}
 }
 
-func TestClientNoCacheRevalidates(t *testing.T) {
-	s := startService(t, redisEnv(t))
-	first := s.post(fullSelection, nil).field(t, "data")
-	time.Sleep(2 * time.Millisecond)
-	re := s.post(fullSelection, nil, "Cache-Control", "no-cache").field(t, "data")
-	if re.Source != "DATABASE" || re.CachedAt == first.CachedAt {
-		t.Fatalf("with Cache-Control: no-cache: got %s at %s; want a new DATABASE answer", re.Source, re.CachedAt)
-	}
-	if got := s.post(fullSelection, nil).field(t, "data"); got.Source != "CACHE" || got.CachedAt != re.CachedAt {
-		t.Errorf("next: got %s at %s; want CACHE with the revalidated %s", got.Source, got.CachedAt, re.CachedAt)
-	}
-}
-
 func TestGraphQLRequestErrorsAreNot500(t *testing.T) {
 	s := startService(t, nil)
 	for _, tc := range []struct{ name, query string }{

@@ -13,11 +13,16 @@ import (
 // PresentError turns a resolver's error into what the client sees: a clear
 // message and a stable code, never the Go error chain (which may name Redis
 // addresses or origin URLs). Errors gqlgen itself raised for the request
-// (parsing, validation, argument coercion) pass through as they are.
+// (parsing, validation, argument coercion) pass through as they are. A
+// refusal says in extensions.retryAfter how many seconds to wait before
+// asking again.
 func PresentError(ctx context.Context, err error) *gqlerror.Error {
 	var gerr *gqlerror.Error
-	if code, msg, ok := httpapi.CacheError(err); ok {
-		gerr = httpapi.GraphQLError(code, msg)
+	if e, ok := httpapi.CacheError(err); ok {
+		gerr = httpapi.GraphQLError(e.Code, e.Message)
+		if e.RetryAfter > 0 {
+			gerr.Extensions["retryAfter"] = e.RetryAfter
+		}
 	} else if errors.As(err, &gerr) {
 		return graphql.DefaultErrorPresenter(ctx, err)
 	} else {

@@ -70,6 +70,10 @@ type Fetched struct {
 	// NoStore forbids storing the answer: it is served to the requests
 	// that asked for it, and the next miss asks the origin again.
 	NoStore bool
+	// NotFound says the origin has no such item (an HTTP upstream's 404 or
+	// 410): Data is ignored, and Get returns ErrOriginNotFound, from a
+	// negative entry kept for at most Options.NegativeTTL.
+	NotFound bool
 }
 
 // Loader fetches fresh data from the origin on a miss.
@@ -154,6 +158,24 @@ type Options struct {
 	// MaxEntryBytes bounds what is stored: a larger answer is served to the
 	// requests that asked but never stored. Default 1 MiB.
 	MaxEntryBytes int
+	// NegativeTTL is how long an origin's not-found answer is kept, never
+	// longer than the field's TTL nor the origin's own max-age. Default 1s.
+	NegativeTTL time.Duration
+	// OriginMaxInflight bounds the origin calls this process makes at
+	// once; hits and requests that join a fill in flight never take a slot.
+	// Default 16.
+	OriginMaxInflight int
+	// OriginQueueWait is how long a miss waits for a free slot before it is
+	// served a stale copy or refused with ErrOriginBusy. Default 100ms.
+	OriginQueueWait time.Duration
+	// OriginBreakerFailures is how many consecutive failed origin calls
+	// (errors and timeouts, never not-found answers) open the origin's
+	// circuit breaker: misses are then refused at once, or served stale,
+	// until one probe succeeds. Default 5.
+	OriginBreakerFailures uint32
+	// OriginBreakerCooldown is how long the origin's breaker stays open
+	// before it lets one probe through. Default 5s.
+	OriginBreakerCooldown time.Duration
 	// Registerer receives the cache's metrics. Nil: not registered.
 	Registerer prometheus.Registerer
 	// Logger receives store outages and recoveries. Nil: discarded.
@@ -176,6 +198,7 @@ type Cache struct {
 	background sync.WaitGroup
 	near       *near // nil: no near cache
 	stopNear   context.CancelFunc
+	shield     *shield
 }
 
 // New returns a Cache on store.
@@ -216,7 +239,23 @@ func New(store Store, opts Options) (*Cache, error) {
 	if opts.NearBytes <= 0 {
 		opts.NearBytes = 16 << 20
 	}
+	if opts.NegativeTTL <= 0 {
+		opts.NegativeTTL = time.Second
+	}
+	if opts.OriginMaxInflight <= 0 {
+		opts.OriginMaxInflight = 16
+	}
+	if opts.OriginQueueWait <= 0 {
+		opts.OriginQueueWait = 100 * time.Millisecond
+	}
+	if opts.OriginBreakerFailures == 0 {
+		opts.OriginBreakerFailures = 5
+	}
+	if opts.OriginBreakerCooldown <= 0 {
+		opts.OriginBreakerCooldown = 5 * time.Second
+	}
 	c := &Cache{store: store, opts: opts, m: newMetrics(opts.Registerer)}
+	c.shield = newShield(c)
 	if b, ok := store.(Broadcaster); ok && opts.NearTTL > 0 {
 		n, err := newNear(opts.NearTTL, opts.NearBytes)
 		if err != nil {
@@ -308,7 +347,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 				c.m.hits.Inc()
 				c.m.nearHits.Inc()
 				c.annotate(ctx, "near_hit")
-				return c.result(e, SourceCache, false), nil
+				return c.answer(e, SourceCache, false)
 			}
 		}
 		if seen := c.lookup(ctx, key); seen.found {
@@ -317,7 +356,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 				c.m.hits.Inc()
 				c.keepNear(key, seen.e, now)
 				c.annotate(ctx, "hit")
-				return c.result(seen.e, SourceCache, false), nil
+				return c.answer(seen.e, SourceCache, false)
 			case now.Before(seen.e.staleUntil):
 				c.m.staleServed.Inc()
 				c.refresh(ctx, key, q.Policy, load)
@@ -422,10 +461,10 @@ func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, re
 		if f.stale {
 			c.m.staleServed.Inc()
 		}
-		res := c.result(f.e, f.source, f.stale)
+		res, err := c.answer(f.e, f.source, f.stale)
 		res.Stored = f.stored
 		res.Collapsed = !leader
-		return res, nil
+		return res, err
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -458,7 +497,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		c.keepNear(key, cur.e, c.opts.Now())
 		return fill{e: cur.e, source: SourceCache, stored: true}, nil
 	}
-	data, ttl, err := c.fetch(ctx, load, p.TTL)
+	got, ttl, err := c.fetch(ctx, load, p.TTL)
 	if err != nil {
 		if leased {
 			c.release(ctx, key, token)
@@ -468,8 +507,13 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		}
 		return fill{}, err
 	}
-	e := newEntry(kindData, data, c.opts.Now(), ttl, c.opts.Stale)
-	if ttl <= 0 || len(data) > c.opts.MaxEntryBytes {
+	e := newEntry(kindData, got.Data, c.opts.Now(), ttl, c.opts.Stale)
+	if got.NotFound {
+		// Not found is an answer, but a short-lived one, never served stale.
+		ttl = min(ttl, c.opts.NegativeTTL)
+		e = newEntry(kindNotFound, nil, c.opts.Now(), ttl, 0)
+	}
+	if ttl <= 0 || len(e.data) > c.opts.MaxEntryBytes {
 		if ttl > 0 {
 			c.m.oversized.Inc()
 		}
@@ -482,7 +526,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		token = ""
 	}
 	stored, err := guard(c, "fill", func() (bool, error) {
-		return c.store.Fill(ctx, key, cur.stamp, e.encode(), ttl+c.opts.Stale, token)
+		return c.store.Fill(ctx, key, cur.stamp, e.encode(), e.staleUntil.Sub(e.cachedAt), token)
 	})
 	stored = err == nil && stored
 	if stored {
@@ -550,23 +594,30 @@ func (c *Cache) release(ctx context.Context, key, token string) {
 	})
 }
 
-// fetch calls the origin under its own timeout and checks that the answer
-// is one JSON value, since it is served without re-encoding. It returns the
-// answer's freshness: ttl, or less if the origin limited it.
-func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]byte, time.Duration, error) {
+// fetch calls the origin, once the shield admits the call, under its own
+// timeout, and checks that the answer is one JSON value, since it is served
+// without re-encoding. It returns the answer's freshness: ttl, or less if
+// the origin limited it.
+func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) (Fetched, time.Duration, error) {
+	done, err := c.admit(ctx)
+	if err != nil {
+		return Fetched{}, 0, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OriginTimeout)
 	defer cancel()
 	c.m.originFetches.Inc()
 	start := time.Now()
 	got, err := safeLoad(ctx, load)
 	took := time.Since(start)
+	done(err)
 	c.m.originSeconds.Observe(took.Seconds())
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.SetAttributes(attribute.Float64("gqlcache.origin.duration_ms", float64(took.Microseconds())/1000))
 	}
-	if err == nil && !json.Valid(got.Data) {
+	if err == nil && !got.NotFound && !json.Valid(got.Data) {
 		err = errors.New("origin answered with invalid JSON")
 	}
+	var pause *RetryAfterError
 	switch {
 	case err == nil:
 		if got.NoStore {
@@ -574,13 +625,16 @@ func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]by
 		} else if got.MaxAge > 0 {
 			ttl = min(ttl, got.MaxAge)
 		}
-		return got.Data, ttl, nil
+		return got, ttl, nil
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		c.m.originErrors.WithLabelValues("timeout").Inc()
-		return nil, 0, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
+		return Fetched{}, 0, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
+	case errors.As(err, &pause):
+		c.m.originErrors.WithLabelValues("retry_after").Inc()
+		return Fetched{}, 0, c.pause(pause.After)
 	default:
 		c.m.originErrors.WithLabelValues("error").Inc()
-		return nil, 0, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
+		return Fetched{}, 0, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
 	}
 }
 
@@ -599,12 +653,26 @@ func safeLoad(ctx context.Context, load Loader) (got Fetched, err error) {
 // caller to key it by, or a field whose policy forbids storing.
 func (c *Cache) uncached(ctx context.Context, load Loader) (Result, error) {
 	c.m.uncached.Inc()
-	data, _, err := c.fetch(ctx, load, 0)
+	got, _, err := c.fetch(ctx, load, 0)
 	if err != nil {
 		return Result{}, err
 	}
+	if got.NotFound {
+		c.m.notFound.Inc()
+		return Result{}, ErrOriginNotFound
+	}
 	now := c.opts.Now().Truncate(time.Millisecond)
-	return Result{Data: data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin}, nil
+	return Result{Data: got.Data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin}, nil
+}
+
+// answer is what Get returns for an entry: its Result, or the origin's
+// not-found for a negative entry.
+func (c *Cache) answer(e entry, src Source, stale bool) (Result, error) {
+	if e.kind == kindNotFound {
+		c.m.notFound.Inc()
+		return Result{}, ErrOriginNotFound
+	}
+	return c.result(e, src, stale), nil
 }
 
 func (c *Cache) result(e entry, src Source, stale bool) Result {
@@ -626,7 +694,7 @@ func (c *Cache) result(e entry, src Source, stale bool) Result {
 type lookup struct {
 	e     entry
 	stamp []byte
-	found bool // e holds data (not a tombstone)
+	found bool // e holds an answer: data or not-found (not a tombstone)
 }
 
 func (c *Cache) lookup(ctx context.Context, key string) lookup {
@@ -647,7 +715,7 @@ func (c *Cache) decode(raw []byte) lookup {
 		c.m.corrupt.Inc()
 		return l
 	}
-	l.e, l.found = e, e.kind == kindData
+	l.e, l.found = e, e.kind != kindTombstone
 	return l
 }
 

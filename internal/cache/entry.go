@@ -9,13 +9,14 @@ import (
 )
 
 // An entry is what one key holds: the origin's data with the instants that
-// decide its freshness, or a tombstone left by an invalidation.
+// decide its freshness, the origin's answer that it has no such item (a
+// negative entry, without data), or a tombstone left by an invalidation.
 //
 // Layout, big-endian:
 //
 //	0  magic "gq"        2 bytes
 //	2  format version    1 byte
-//	3  kind              1 byte  (kindData or kindTombstone)
+//	3  kind              1 byte  (kindData, kindNotFound or kindTombstone)
 //	4  nonce             8 bytes (unique per write)
 //	12 cachedAt          8 bytes (Unix milliseconds)
 //	20 freshUntil        8 bytes
@@ -40,6 +41,7 @@ const (
 	stampLen      = 12
 
 	kindData      byte = 'd'
+	kindNotFound  byte = 'n'
 	kindTombstone byte = 't'
 )
 
@@ -89,7 +91,7 @@ func decodeEntry(b []byte) (entry, error) {
 		data:       b[headerLen:],
 	}
 	switch {
-	case e.kind != kindData && e.kind != kindTombstone,
+	case e.kind != kindData && e.kind != kindNotFound && e.kind != kindTombstone,
 		e.kind == kindData && len(e.data) == 0,
 		e.freshUntil.Before(e.cachedAt), e.staleUntil.Before(e.freshUntil),
 		crc32.Checksum(e.data, crcTable) != binary.BigEndian.Uint32(b[36:]):

@@ -11,6 +11,11 @@ type metrics struct {
 	originSeconds                                                                                       prometheus.Histogram
 	storeErrors                                                                                         *prometheus.CounterVec
 	breakerOpen                                                                                         prometheus.Gauge
+
+	// The origin's shield and its not-found answers.
+	notFound                          prometheus.Counter
+	originInflight, originBreakerOpen prometheus.Gauge
+	originRefusals                    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,10 +34,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		corrupt:       counter("cache_corrupt_entries_total", "Stored values that did not decode and were treated as misses."),
 		uncached:      counter("cache_uncached_total", "Answers fetched but never stored (private fields without a caller)."),
 		oversized:     counter("cache_oversized_total", "Origin answers larger than the entry size limit: served, not stored."),
+		notFound:      counter("cache_not_found_total", "Not-found answers served, from a negative entry or from the origin."),
 		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
 		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout or error).",
+			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout, retry_after: the origin asked for a pause, or error).",
 		}, []string{"reason"}),
+		originInflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "origin_inflight", Help: "Origin calls under way in this process (at most the configured maximum).",
+		}),
+		originRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "origin_refusals_total",
+			Help: "Origin calls not made, by reason: busy (no free slot in time), retry_after (the origin asked for a pause), breaker (its circuit breaker is open).",
+		}, []string{"reason"}),
+		originBreakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "origin_breaker_open", Help: "1 while the origin's circuit breaker is open or half-open (misses are refused or served stale), else 0.",
+		}),
 		originSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Name: "origin_fetch_duration_seconds", Help: "Time the origin took to answer.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
@@ -46,7 +62,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
-			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen)
+			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen,
+			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen)
 	}
 	return m
 }

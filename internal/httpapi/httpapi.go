@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -52,6 +53,7 @@ const (
 	CodeInternal          Code = "INTERNAL_SERVER_ERROR"
 	CodeOriginUnavailable Code = "ORIGIN_UNAVAILABLE"
 	CodeOriginTimeout     Code = "ORIGIN_TIMEOUT"
+	CodeOriginBusy        Code = "ORIGIN_BUSY"
 	CodeStoreUnavailable  Code = "STORE_UNAVAILABLE"
 )
 
@@ -81,6 +83,7 @@ var statuses = map[Code]int{
 	CodeInternal:          http.StatusInternalServerError,
 	CodeOriginUnavailable: http.StatusBadGateway,
 	CodeOriginTimeout:     http.StatusGatewayTimeout,
+	CodeOriginBusy:        http.StatusServiceUnavailable,
 	CodeStoreUnavailable:  http.StatusServiceUnavailable,
 }
 
@@ -99,6 +102,10 @@ type Error struct {
 	Code    Code   `json:"code"`
 	// RequestID names the request in the logs, for errors a user reports.
 	RequestID string `json:"request_id,omitempty"`
+	// RetryAfter, when positive, is the whole seconds after which asking
+	// again makes sense: the answer is then a refusal, 503 with a
+	// Retry-After header, whatever its code.
+	RetryAfter int `json:"-"`
 }
 
 // Write sends e with its code's status. Errors are never stored by caches.
@@ -106,7 +113,12 @@ func (e Error) Write(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(Status(e.Code))
+	status := Status(e.Code)
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		status = http.StatusServiceUnavailable
+	}
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(e)
 }
 
@@ -121,17 +133,29 @@ func GraphQLError(code Code, msg string) *gqlerror.Error {
 }
 
 // CacheError names an error of cache.Get or cache.Invalidate for clients:
-// its code and a message that never carries the Go error chain (which may
-// name Redis addresses or origin URLs). ok is false for an error the cache
-// did not raise.
-func CacheError(err error) (code Code, msg string, ok bool) {
+// its code, a message that never carries the Go error chain (which may
+// name Redis addresses or origin URLs) and, for a refusal, when to ask
+// again. ok is false for an error the cache did not raise.
+func CacheError(err error) (e Error, ok bool) {
 	switch {
+	case errors.Is(err, cache.ErrOriginNotFound):
+		e = Error{Code: CodeNotFound, Message: "the origin has no such item"}
+	case errors.Is(err, cache.ErrOriginBusy):
+		e = Error{Code: CodeOriginBusy, Message: "the origin is busy; try again shortly"}
 	case errors.Is(err, cache.ErrOriginTimeout):
-		return CodeOriginTimeout, "the origin did not answer in time", true
+		e = Error{Code: CodeOriginTimeout, Message: "the origin did not answer in time"}
 	case errors.Is(err, cache.ErrOriginUnavailable):
-		return CodeOriginUnavailable, "the origin is unavailable", true
+		e = Error{Code: CodeOriginUnavailable, Message: "the origin is unavailable"}
 	case errors.Is(err, cache.ErrStoreUnavailable):
-		return CodeStoreUnavailable, "the cache store is unavailable; nothing was changed", true
+		e = Error{Code: CodeStoreUnavailable, Message: "the cache store is unavailable; nothing was changed"}
+	default:
+		return Error{}, false
 	}
-	return "", "", false
+	if secs, ok := cache.RetryAfter(err); ok {
+		e.RetryAfter = secs
+		if e.Code == CodeOriginUnavailable {
+			e.Message = "the origin is unavailable; try again later"
+		}
+	}
+	return e, true
 }

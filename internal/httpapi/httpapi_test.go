@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
@@ -108,19 +110,30 @@ func TestErrorBody(t *testing.T) {
 
 func TestCacheErrorNeverCarriesTheChain(t *testing.T) {
 	for _, tc := range []struct {
-		err  error
-		code httpapi.Code
+		err        error
+		code       httpapi.Code
+		status     int
+		retryAfter string
 	}{
-		{fmt.Errorf("%w: dial tcp 10.0.0.7:6379", cache.ErrStoreUnavailable), httpapi.CodeStoreUnavailable},
-		{fmt.Errorf("%w: https://upstream.internal/x", cache.ErrOriginUnavailable), httpapi.CodeOriginUnavailable},
-		{fmt.Errorf("%w: after 10s", cache.ErrOriginTimeout), httpapi.CodeOriginTimeout},
+		{fmt.Errorf("%w: dial tcp 10.0.0.7:6379", cache.ErrStoreUnavailable), httpapi.CodeStoreUnavailable, 503, ""},
+		{fmt.Errorf("%w: https://upstream.internal/x", cache.ErrOriginUnavailable), httpapi.CodeOriginUnavailable, 502, ""},
+		{fmt.Errorf("%w: after 10s", cache.ErrOriginTimeout), httpapi.CodeOriginTimeout, 504, ""},
+		{fmt.Errorf("%w: https://upstream.internal/x", cache.ErrOriginNotFound), httpapi.CodeNotFound, 404, ""},
+		{&cache.RefusedError{Err: cache.ErrOriginBusy, RetryAfter: 1500 * time.Millisecond}, httpapi.CodeOriginBusy, 503, "2"},
+		{&cache.RefusedError{Err: fmt.Errorf("%w: 503 from https://upstream.internal/x", cache.ErrOriginUnavailable), RetryAfter: 30 * time.Second},
+			httpapi.CodeOriginUnavailable, 503, "30"},
 	} {
-		code, msg, ok := httpapi.CacheError(tc.err)
-		if !ok || code != tc.code || msg == tc.err.Error() {
-			t.Errorf("%v: got %s %q %t; want %s with a message of its own", tc.err, code, msg, ok, tc.code)
+		e, ok := httpapi.CacheError(tc.err)
+		if !ok || e.Code != tc.code || e.Message == tc.err.Error() || strings.Contains(e.Message, "upstream.internal") {
+			t.Errorf("%v: got %s %q %t; want %s with a message of its own", tc.err, e.Code, e.Message, ok, tc.code)
+		}
+		rec := httptest.NewRecorder()
+		e.Write(rec)
+		if rec.Code != tc.status || rec.Header().Get("Retry-After") != tc.retryAfter {
+			t.Errorf("%v: written as %d with Retry-After %q; want %d with %q", tc.err, rec.Code, rec.Header().Get("Retry-After"), tc.status, tc.retryAfter)
 		}
 	}
-	if _, _, ok := httpapi.CacheError(fmt.Errorf("other")); ok {
+	if _, ok := httpapi.CacheError(fmt.Errorf("other")); ok {
 		t.Error("an error the cache did not raise: got ok; want not")
 	}
 }

@@ -19,7 +19,8 @@ import (
 // HTTP is an origin on an HTTP upstream: the service becomes a caching
 // front for it. Its answers' Cache-Control may shorten (max-age, s-maxage)
 // or forbid (no-store, no-cache, private) caching; it can never lengthen
-// the service's own TTL.
+// the service's own TTL. A 404 or 410 is an answer (cache.Fetched.NotFound);
+// a 429 or 503 with Retry-After is a *cache.RetryAfterError.
 type HTTP struct {
 	// URL is the upstream. A {query} placeholder is replaced by the
 	// escaped query (as a path segment or a query-string value, wherever it
@@ -80,8 +81,21 @@ func (h *HTTP) Fetch(ctx context.Context, query string) (cache.Fetched, error) {
 		return cache.Fetched{}, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return cache.Fetched{}, fmt.Errorf("%w: status %d", ErrUpstream, resp.StatusCode)
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotFound || code == http.StatusGone:
+		got := cache.Fetched{NotFound: true}
+		if d, ok := freshness(resp.Header.Values("Cache-Control")); ok {
+			got.MaxAge, got.NoStore = d, d <= 0
+		}
+		return got, nil
+	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		err := fmt.Errorf("%w: status %d", ErrUpstream, code)
+		if after, ok := retryAfter(resp.Header, time.Now()); ok {
+			return cache.Fetched{}, &cache.RetryAfterError{After: after, Err: err}
+		}
+		return cache.Fetched{}, err
+	case code < 200 || code > 299:
+		return cache.Fetched{}, fmt.Errorf("%w: status %d", ErrUpstream, code)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return cache.Fetched{}, fmt.Errorf("%w: content type %q, not JSON", ErrUpstream, mt)
@@ -136,4 +150,25 @@ func freshness(values []string) (d time.Duration, ok bool) {
 		return time.Duration(maxAge) * time.Second, true
 	}
 	return 0, false
+}
+
+// retryAfter reads Retry-After as seconds or as an HTTP date. A date is
+// taken relative to the upstream's own Date header when it sends one, so
+// that a skew between the two clocks does not stretch or cancel the pause.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(n, 0)) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	if date, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = date
+	}
+	return max(at.Sub(now), 0), true
 }

@@ -55,7 +55,9 @@ func TestHTTPBuildsTheUpstreamURL(t *testing.T) {
 func TestHTTPRefusesUnusableAnswers(t *testing.T) {
 	for name, answer := range map[string]func(http.ResponseWriter, *http.Request){
 		"500": func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) },
-		"404": func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
+		"503 without Retry-After": func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		},
 		"HTML": func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = w.Write([]byte("<html>maintenance</html>"))
@@ -67,6 +69,59 @@ func TestHTTPRefusesUnusableAnswers(t *testing.T) {
 			_, err := (&origin.HTTP{URL: upstream(t, answer).URL, MaxBytes: 1000}).Fetch(context.Background(), "q")
 			if !errors.Is(err, origin.ErrUpstream) {
 				t.Errorf("got %v; want ErrUpstream", err)
+			}
+		})
+	}
+}
+
+func TestHTTPUpstreamSignals(t *testing.T) {
+	date := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name       string
+		status     int
+		header     map[string]string
+		notFound   bool
+		noStore    bool
+		maxAge     time.Duration
+		retryAfter time.Duration // -1: no RetryAfterError
+	}{
+		{name: "404", status: 404, notFound: true, retryAfter: -1},
+		{name: "410", status: 410, notFound: true, retryAfter: -1},
+		{name: "404 max-age", status: 404, header: map[string]string{"Cache-Control": "max-age=3"}, notFound: true, maxAge: 3 * time.Second, retryAfter: -1},
+		{name: "404 no-store", status: 404, header: map[string]string{"Cache-Control": "no-store"}, notFound: true, noStore: true, retryAfter: -1},
+		{name: "503 seconds", status: 503, header: map[string]string{"Retry-After": "2"}, retryAfter: 2 * time.Second},
+		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": " 7 "}, retryAfter: 7 * time.Second},
+		{name: "503 date after the upstream's Date", status: 503, header: map[string]string{
+			"Date": date.Format(http.TimeFormat), "Retry-After": date.Add(90 * time.Second).Format(http.TimeFormat),
+		}, retryAfter: 90 * time.Second},
+		{name: "503 date in the past", status: 503, header: map[string]string{
+			"Date": date.Format(http.TimeFormat), "Retry-After": date.Add(-time.Hour).Format(http.TimeFormat),
+		}, retryAfter: 0},
+		{name: "503 garbage Retry-After", status: 503, header: map[string]string{"Retry-After": "soon"}, retryAfter: -1},
+		{name: "500 with Retry-After", status: 500, header: map[string]string{"Retry-After": "2"}, retryAfter: -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := upstream(t, func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tc.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+			})
+			got, err := (&origin.HTTP{URL: srv.URL}).Fetch(context.Background(), "q")
+			var ra *cache.RetryAfterError
+			switch {
+			case tc.notFound:
+				if err != nil || !got.NotFound || got.NoStore != tc.noStore || got.MaxAge != tc.maxAge {
+					t.Errorf("got %+v, %v; want NotFound, NoStore %v, MaxAge %v", got, err, tc.noStore, tc.maxAge)
+				}
+			case tc.retryAfter < 0:
+				if !errors.Is(err, origin.ErrUpstream) || errors.As(err, &ra) {
+					t.Errorf("got %v; want ErrUpstream without a RetryAfterError", err)
+				}
+			default:
+				if !errors.As(err, &ra) || ra.After != tc.retryAfter || !errors.Is(err, origin.ErrUpstream) {
+					t.Errorf("got %v; want a RetryAfterError of %v wrapping ErrUpstream", err, tc.retryAfter)
+				}
 			}
 		})
 	}

@@ -304,8 +304,8 @@ func TestOpenAPIDocumentIsServedAndValid(t *testing.T) {
 	for _, v := range c.doc.Components.Schemas["Error"].Value.Properties["code"].Value.Enum {
 		codes = append(codes, v.(string))
 	}
-	want := []string{httpapi.CodeBadRequest, httpapi.CodeUnauthorized, httpapi.CodeOriginUnavailable,
-		httpapi.CodeOriginTimeout, httpapi.CodeStoreUnavailable, httpapi.CodeInternal}
+	want := []string{httpapi.CodeBadRequest, httpapi.CodeUnauthorized, httpapi.CodeNotFound, httpapi.CodeOriginBusy,
+		httpapi.CodeOriginUnavailable, httpapi.CodeOriginTimeout, httpapi.CodeStoreUnavailable, httpapi.CodeInternal}
 	if !slices.Equal(slices.Sorted(slices.Values(codes)), slices.Sorted(slices.Values(want))) {
 		t.Errorf("documented error codes %v; want the handler's %v", codes, want)
 	}
@@ -402,6 +402,36 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 		}
 	})
 
+	t.Run("GET the origin's signals and refusals", func(t *testing.T) {
+		missing := serveShim(t, memoryStore(t), cache.Options{}, Options{Origin: signalOrigin{fetched: cache.Fetched{NotFound: true}}})
+		for range 2 { // from the origin, then from the negative entry
+			if ex := c.do(t, missing, http.MethodGet, "query=a", conforming); ex.status != http.StatusNotFound || !strings.Contains(string(ex.body), `"NOT_FOUND"`) {
+				t.Errorf("missing item: %d %s; want 404 NOT_FOUND", ex.status, ex.body)
+			}
+		}
+		pausing := serveShim(t, memoryStore(t), cache.Options{}, Options{Origin: signalOrigin{err: &cache.RetryAfterError{After: 30 * time.Second, Err: errors.New("503")}}})
+		for range 2 { // the origin's own answer, then a refusal without a call
+			if ex := c.do(t, pausing, http.MethodGet, "query=a", conforming); ex.status != http.StatusServiceUnavailable || ex.header.Get("Retry-After") != "30" {
+				t.Errorf("origin asking for a pause: %d %s %v; want 503 with Retry-After 30", ex.status, ex.body, ex.header)
+			}
+		}
+		gate := gateOrigin{entered: make(chan struct{}), open: make(chan struct{})}
+		busy := serveShim(t, memoryStore(t), cache.Options{OriginMaxInflight: 1, OriginQueueWait: time.Millisecond}, Options{Origin: gate})
+		held := make(chan struct{})
+		go func() {
+			defer close(held)
+			if resp, err := http.Get(busy.URL + "/data?query=held"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-gate.entered
+		if ex := c.do(t, busy, http.MethodGet, "query=b", conforming); ex.status != http.StatusServiceUnavailable || !strings.Contains(string(ex.body), `"ORIGIN_BUSY"`) {
+			t.Errorf("every slot taken: %d %s; want 503 ORIGIN_BUSY", ex.status, ex.body)
+		}
+		close(gate.open)
+		<-held
+	})
+
 	t.Run("DELETE", func(t *testing.T) {
 		c.do(t, srv, http.MethodGet, "query=gone", conforming)
 		if ex := c.do(t, srv, http.MethodDelete, "query=gone", conforming, "Authorization", bearer); ex.status != http.StatusOK || string(ex.body) != `{"invalidated":true}`+"\n" {
@@ -464,6 +494,23 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	if seen := slices.Sorted(maps.Keys(c.seen)); !slices.Equal(seen, documented) {
 		t.Errorf("responses exercised: %v\nresponses documented: %v\nwant the same", seen, documented)
 	}
+}
+
+// signalOrigin answers every query with what it holds.
+type signalOrigin struct {
+	fetched cache.Fetched
+	err     error
+}
+
+func (o signalOrigin) Fetch(context.Context, string) (cache.Fetched, error) { return o.fetched, o.err }
+
+// gateOrigin holds every call until open is closed, telling entered first.
+type gateOrigin struct{ entered, open chan struct{} }
+
+func (o gateOrigin) Fetch(ctx context.Context, q string) (cache.Fetched, error) {
+	o.entered <- struct{}{}
+	<-o.open
+	return origin.Generator{}.Fetch(ctx, q)
 }
 
 type errorOrigin struct{}

@@ -256,9 +256,13 @@ func matches(header, etag string) bool {
 	return false
 }
 
+// writeCacheError answers a Get or a purge that failed, in the shared
+// vocabulary: a refusal (the origin busy, pausing at its own request, or
+// behind its open breaker) is a 503 whose Retry-After says when asking
+// again makes sense.
 func writeCacheError(w http.ResponseWriter, r *http.Request, err error) {
-	if code, msg, ok := httpapi.CacheError(err); ok {
-		httpapi.WriteError(w, code, msg)
+	if e, ok := httpapi.CacheError(err); ok {
+		e.Write(w)
 		return
 	}
 	if r.Context().Err() != nil {
