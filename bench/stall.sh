@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Reliability runs: what a misbehaving Redis costs a request. The service
+# (built from the tree, its defaults, CACHE_TTL=2s) serves GET /data over 500
+# keys under `wrk -t2 -c16` while its private redis-server
+#   healthy: answers as usual (the baseline),
+#   pause:   stops answering for 3 s mid-run (CLIENT PAUSE 3000 ALL), or
+#   slow:    answers every command 500 ms late, for the whole run, through a
+#            delaying TCP proxy (bench/delayproxy).
+# Each run prints requests, p50, p99 and max latency (ms) and failures
+# (socket errors and non-2xx answers); results go in RELIABILITY.md.
+#
+#   make stall                     # ROUNDS=3 DURATION=10s CONNS=16 THREADS=2
+#   SERVICE_BIN=/path/to/gqlcache bench/stall.sh   # another build, to compare
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-16}
+THREADS=${THREADS:-2}
+SCENARIOS=${SCENARIOS:-healthy pause slow}
+
+for bin in wrk redis-server redis-cli; do
+	if ! command -v "$bin" >/dev/null 2>&1; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk redis-server >/dev/null
+		break
+	fi
+done
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+wait_port() {
+	for _ in $(seq 100); do
+		(echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
+		sleep 0.1
+	done
+	echo "nothing listens on port $1" >&2
+	exit 1
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+echo "building..." >&2
+if [ -n "${SERVICE_BIN:-}" ]; then cp "$SERVICE_BIN" "$tmp/gqlcache"; else go build -o "$tmp/gqlcache" .; fi
+go build -o "$tmp/delayproxy" ./bench/delayproxy
+
+cat >"$tmp/keys.lua" <<'LUA'
+request = function()
+  return wrk.format("GET", "/data?query=key-" .. math.random(500))
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %.2f %.2f %.2f %d\n", summary.requests,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+LUA
+
+# run SCENARIO ROUND: one run against a fresh redis-server and service.
+run() {
+	local scenario=$1 round=$2 rp sp redis url proxy="" service fault="" out
+	rp=$(free_port)
+	redis-server --port "$rp" --bind 127.0.0.1 --save "" --appendonly no --logfile "$tmp/redis.log" &
+	redis=$!
+	wait_port "$rp"
+	url="redis://127.0.0.1:$rp/0"
+	if [ "$scenario" = slow ]; then
+		pp=$(free_port)
+		"$tmp/delayproxy" -addr "127.0.0.1:$pp" -upstream "127.0.0.1:$rp" -delay 500ms &
+		proxy=$!
+		wait_port "$pp"
+		url="redis://127.0.0.1:$pp/0"
+	fi
+	sp=$(free_port)
+	ADDR="127.0.0.1:$sp" REDIS_URL="$url" CACHE_TTL=2s MODE=production LOG_LEVEL=warn \
+		"$tmp/gqlcache" >>"$tmp/service.log" 2>&1 &
+	service=$!
+	wait_port "$sp"
+	if [ "$scenario" = pause ]; then
+		(sleep 3 && redis-cli -p "$rp" CLIENT PAUSE 3000 ALL >/dev/null) &
+		fault=$!
+	fi
+	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$tmp/keys.lua" "http://127.0.0.1:$sp")
+	[ -n "$fault" ] && wait "$fault"
+	stop "$service"
+	[ -n "$proxy" ] && stop "$proxy"
+	stop "$redis"
+	awk -v s="$scenario" -v r="$round" '$1 == "RESULT" { print s, r, $2, $3, $4, $5, $6 }' <<<"$out" | tee -a "$tmp/results" >&2
+}
+
+for r in $(seq "$ROUNDS"); do
+	for s in $SCENARIOS; do
+		run "$s" "$r"
+	done
+done
+
+echo "| run | requests | p50 ms | p99 ms | max ms | failed |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+awk '{ printf "| %s %s | %d | %.2f | %.2f | %.0f | %d |\n", $1, $2, $3, $4, $5, $6, $7 }' "$tmp/results"
+echo
+echo "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
