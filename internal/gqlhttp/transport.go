@@ -48,13 +48,13 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	if r.ContentLength > t.lim.MaxBodyBytes {
-		t.tooLarge(w)
+		t.tooLarge(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.lim.MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			t.tooLarge(w)
+			t.tooLarge(w, r)
 			return
 		}
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
@@ -73,9 +73,12 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	execute(r.Context(), w, exec, params, false, t.plans, request)
 }
 
-func (t postTransport) tooLarge(w http.ResponseWriter) {
+// tooLarge refuses r's body and lets the client finish sending it, so that
+// it reads the refusal (see lingerClose).
+func (t postTransport) tooLarge(w http.ResponseWriter, r *http.Request) {
 	WriteError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
 		fmt.Sprintf("the request body is larger than %d bytes", t.lim.MaxBodyBytes))
+	lingerClose(w, r, r.Body)
 }
 
 // decodeBody parses a GraphQL-over-HTTP request body, or says what is wrong
