@@ -190,8 +190,10 @@ type Cache struct {
 	// slowly or not.
 	errorsInARow atomic.Uint32
 	flights      singleflight.Group
-	// refreshing holds the keys with a background refresh under way, so a
-	// burst of stale hits starts exactly one.
+	// refreshing holds, for each key whose stale entry is being refreshed
+	// or was just refreshed, that entry's nonce, so that a burst of stale
+	// hits on one entry starts exactly one refresh, even when hits that
+	// read the entry before the refresh replaced it arrive after it ended.
 	refreshing sync.Map
 	background sync.WaitGroup
 	near       *near // nil: no near cache
@@ -349,7 +351,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 				return c.result(seen.e, SourceCache, false), nil
 			case now.Before(seen.e.staleUntil):
 				c.m.staleServed.Inc()
-				c.refresh(ctx, key, q.Policy, load)
+				c.refresh(ctx, key, seen.e, q.Policy, load)
 				c.annotate(ctx, "stale")
 				return c.result(seen.e, SourceCache, true), nil
 			}
@@ -464,18 +466,28 @@ func (c *Cache) await(ctx context.Context, b budget, key string, p Policy, load 
 	}
 }
 
-// refresh starts one background fill for a stale key unless one is running.
-// No request waits for it, so it has a store budget of its own.
-func (c *Cache) refresh(ctx context.Context, key string, p Policy, load Loader) {
-	if _, busy := c.refreshing.LoadOrStore(key, struct{}{}); busy {
-		return
+// refresh starts one background fill for a stale entry unless that entry
+// is being, or has been, refreshed. No request waits for it, so it has a
+// store budget of its own.
+func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, load Loader) {
+	if prev, busy := c.refreshing.LoadOrStore(key, stale.nonce); busy {
+		if prev.(uint64) == stale.nonce || !c.refreshing.CompareAndSwap(key, prev, stale.nonce) {
+			return
+		}
 	}
 	base := context.WithoutCancel(ctx)
 	c.background.Go(func() {
-		defer c.refreshing.Delete(key)
-		<-c.flights.DoChan(key, func() (any, error) {
+		r := <-c.flights.DoChan(key, func() (any, error) {
 			return c.fill(base, c.newBudget(), key, p, load, true)
 		})
+		if f, ok := r.Val.(fill); r.Err != nil || !ok || f.stale {
+			// The origin failed and the stale entry stays: a later hit
+			// tries again.
+			c.refreshing.CompareAndDelete(key, stale.nonce)
+			return
+		}
+		// Forget the entry once it can no longer be served stale.
+		time.AfterFunc(time.Until(stale.staleUntil), func() { c.refreshing.CompareAndDelete(key, stale.nonce) })
 	})
 }
 

@@ -262,7 +262,8 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	first := mustGet(t, e.c, ctx, q, o.load)
 	time.Sleep(150 * time.Millisecond)
 
-	o.delay = 100 * time.Millisecond
+	// The refresh is held in the origin until every hit has been answered.
+	o.gate = make(chan struct{})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -273,6 +274,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(o.gate)
 	r := eventuallyFresh(t, e.c, q, o.load)
 	if got := o.calls.Load(); got != 2 {
 		t.Errorf("origin calls = %d; want 2 (the fill and exactly one refresh)", got)

@@ -20,6 +20,7 @@ type DelayProxy struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
 	closed   bool
+	done     chan struct{} // closed by Close, to cut short the replies' delays
 	wg       sync.WaitGroup
 }
 
@@ -42,7 +43,7 @@ func NewDelayProxy(addr, upstream string, delay time.Duration) (*DelayProxy, err
 	if err != nil {
 		return nil, err
 	}
-	p := &DelayProxy{l: l, upstream: upstream, conns: map[net.Conn]struct{}{}}
+	p := &DelayProxy{l: l, upstream: upstream, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	p.SetDelay(delay)
 	p.wg.Go(p.accept)
 	return p, nil
@@ -62,6 +63,9 @@ func (p *DelayProxy) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
 func (p *DelayProxy) Close() {
 	_ = p.l.Close()
 	p.mu.Lock()
+	if !p.closed {
+		close(p.done)
+	}
 	p.closed = true
 	for c := range p.conns {
 		_ = c.Close()
@@ -142,7 +146,12 @@ func (p *DelayProxy) delayReplies(client, server net.Conn) {
 		}
 	})
 	for c := range chunks {
-		time.Sleep(time.Until(c.due))
+		t := time.NewTimer(time.Until(c.due))
+		select {
+		case <-t.C:
+		case <-p.done:
+			t.Stop()
+		}
 		if _, err := client.Write(c.b); err != nil {
 			// Closing the server's side ends the reader; draining keeps it
 			// from blocking on a full channel meanwhile.
