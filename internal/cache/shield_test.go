@@ -178,3 +178,67 @@ func TestBurstOfStaleHitsStartsOneRefresh(t *testing.T) {
 		t.Errorf("origin calls after the burst = %d; want 1", got)
 	}
 }
+
+// TestSlowOrPausedRedisCostsARequestItsBudget stands the cache on a private
+// Redis that turns slow (every reply 2 s late, through a delaying proxy) or
+// stalls (CLIENT PAUSE): no request waits for Redis's answer, none fails,
+// the breaker soon spares requests any store call, and once Redis is well
+// again a probe brings the cache back.
+func TestSlowOrPausedRedisCostsARequestItsBudget(t *testing.T) {
+	const budget = 200 * time.Millisecond
+	for _, tc := range []struct {
+		name          string
+		fault, repair func(t *testing.T, srv *redistest.Server, proxy *redistest.DelayProxy)
+	}{
+		{
+			name:   "slow",
+			fault:  func(_ *testing.T, _ *redistest.Server, p *redistest.DelayProxy) { p.SetDelay(2 * time.Second) },
+			repair: func(_ *testing.T, _ *redistest.Server, p *redistest.DelayProxy) { p.SetDelay(0) },
+		},
+		{
+			// The pause lasts past the requests and ends by itself: while
+			// it lasts, even a new connection's handshake waits.
+			name: "paused",
+			fault: func(t *testing.T, srv *redistest.Server, _ *redistest.DelayProxy) {
+				if err := redisClient(t, srv.URL()).Do(context.Background(), "CLIENT", "PAUSE", 3000, "ALL").Err(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			repair: func(*testing.T, *redistest.Server, *redistest.DelayProxy) {},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			proxy := redistest.Delayed(t, srv.Addr(), 0)
+			s := countingOn(t, proxy.URL())
+			e := newCacheOn(t, s, cache.Options{Prefix: redistest.Prefix(t), StoreBudget: budget, BreakerCooldown: 300 * time.Millisecond})
+			o := &origin{}
+			ctx := context.Background()
+			mustGet(t, e.c, ctx, dataQuery, o.load)
+			tc.fault(t, srv, proxy)
+
+			const n = 20
+			callsBefore := s.calls()
+			var slowest time.Duration
+			for i := range n {
+				start := time.Now()
+				r := mustGet(t, e.c, ctx, dataQuery, o.load)
+				took := time.Since(start)
+				slowest = max(slowest, took)
+				if r.Source != cache.SourceOrigin || took > time.Second {
+					t.Errorf("request %d: source %v after %v; want the origin's answer without waiting for Redis (budget %v)", i, r.Source, took, budget)
+				}
+			}
+			calls := s.calls() - callsBefore
+			t.Logf("%d requests: %d store calls, slowest %v (budget %v)", n, calls, slowest, budget)
+			if calls >= n {
+				t.Errorf("store calls during %d requests = %d; want fewer than one a request (the breaker open)", n, calls)
+			}
+			tc.repair(t, srv, proxy)
+			waitUntil(t, "a cache hit once Redis is well", func() bool {
+				r, err := e.c.Get(ctx, dataQuery, o.load)
+				return err == nil && r.Source == cache.SourceCache
+			})
+		})
+	}
+}
