@@ -57,6 +57,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"ORIGIN_DELAY", "-5ms"},
 		{"ORIGIN_TIMEOUT", "0"},
 		{"REDIS_TIMEOUT", "x"},
+		{"REDIS_SLOW_CALL", "x"},
+		{"REDIS_SLOW_CALL", "100ms"}, // not below REDIS_TIMEOUT's 100ms
 		{"REDIS_URL", "localhost:6379"},
 		{"REDIS_URL", "http://localhost"},
 		{"PORT", "http"},
