@@ -1,6 +1,6 @@
 # The README's two commands are `go run .` and `make test`; the other
 # targets are what CI runs besides.
-.PHONY: run test check generate fuzz load
+.PHONY: run test check generate fuzz load stall
 
 run:
 	go run .
@@ -60,3 +60,7 @@ fuzz:
 # and the Redis ceiling on this machine (ROUNDS, DURATION, CONNS, FILL).
 load:
 	bash bench/load.sh
+
+# What a paused or slow Redis costs a request (figures in RELIABILITY.md).
+stall:
+	bench/stall.sh

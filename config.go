@@ -23,6 +23,7 @@ type config struct {
 	addr                string
 	redisURL            string
 	redisTimeout        time.Duration
+	redisSlowCall       time.Duration
 	ttl                 time.Duration
 	stale               time.Duration
 	scope               cache.Scope
@@ -68,7 +69,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		addr:          p.str("ADDR", ":8080"),
 		redisURL:      p.str("REDIS_URL", ""),
-		redisTimeout:  p.duration("REDIS_TIMEOUT", 250*time.Millisecond, true),
+		redisTimeout:  p.duration("REDIS_TIMEOUT", 100*time.Millisecond, true),
 		ttl:           p.duration("CACHE_TTL", 5*time.Second, true),
 		stale:         p.duration("CACHE_STALE", 0, false),
 		prefix:        p.str("CACHE_KEY_PREFIX", "gqlcache"),
@@ -107,6 +108,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	c.limits.MaxArgumentBytes = c.maxQueryLen
+	c.redisSlowCall = p.duration("REDIS_SLOW_CALL", c.redisTimeout/2, true)
+	if c.redisSlowCall >= c.redisTimeout && c.redisTimeout > 0 {
+		p.fail("REDIS_SLOW_CALL", c.redisSlowCall.String(), "a duration below REDIS_TIMEOUT ("+c.redisTimeout.String()+")")
+	}
 	switch v := strings.ToLower(p.str("MODE", "development")); v {
 	case "development":
 	case "production":

@@ -63,6 +63,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"NEGATIVE_TTL", "0"},
 		{"CLIENT_REVALIDATION", "sometimes"},
 		{"REDIS_TIMEOUT", "x"},
+		{"REDIS_SLOW_CALL", "x"},
+		{"REDIS_SLOW_CALL", "100ms"}, // not below REDIS_TIMEOUT's 100ms
 		{"REDIS_URL", "localhost:6379"},
 		{"REDIS_URL", "http://localhost"},
 		{"PORT", "http"},

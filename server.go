@@ -169,6 +169,8 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		Prefix:        cfg.prefix,
 		Stale:         cfg.stale,
 		OriginTimeout: cfg.originTimeout,
+		StoreBudget:   cfg.redisTimeout,
+		SlowCall:      cfg.redisSlowCall,
 		Registerer:    reg,
 		MaxEntryBytes: cfg.maxEntryBytes,
 		NearTTL:       cfg.nearTTL,

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -140,9 +141,24 @@ type Options struct {
 	// LeasePoll is how often a process waiting on another's lease looks for
 	// the answer. Default 20ms.
 	LeasePoll time.Duration
-	// BreakerFailures is how many consecutive store failures open the
-	// circuit breaker, after which the store is bypassed (every lookup a
-	// miss) until a probe succeeds. Default 3.
+	// StoreBudget is how long one request may wait for the store in all:
+	// its read, and the claim and write of a fill it leads, retries
+	// included. A request whose budget is spent goes on without the store
+	// (a miss, an answer not stored). A background refresh, an
+	// invalidation and each persisted-query lookup get a budget of their
+	// own. Default 100ms.
+	StoreBudget time.Duration
+	// SlowCall is how long a store call may take before it counts as a
+	// failure to the circuit breaker, even though it answered, so that a
+	// store that is slow but alive is bypassed like a dead one. Default
+	// half of StoreBudget.
+	SlowCall time.Duration
+	// BreakerFailures is how many consecutive store errors (timeouts
+	// included) open the circuit breaker, after which the store is bypassed
+	// (every lookup a miss) until a probe answers within SlowCall. Slow
+	// calls open it too, once they and errors are half of at least 20 calls
+	// within a BreakerCooldown: a store slow on every call, not a moment's
+	// stall of the machine. Default 3.
 	BreakerFailures uint32
 	// BreakerCooldown is how long the breaker stays open before it lets one
 	// probe through. Default 1s.
@@ -189,11 +205,17 @@ type Options struct {
 type Cache struct {
 	store   Store
 	opts    Options
+	owner   string // names this Cache's lease tokens, "<owner>.<nonce>"
 	m       *metrics
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
-	flights singleflight.Group
-	// refreshing holds the keys with a background refresh under way, so a
-	// burst of stale hits starts exactly one.
+	// errorsInARow counts store calls that failed since one last answered,
+	// slowly or not.
+	errorsInARow atomic.Uint32
+	flights      singleflight.Group
+	// refreshing holds, for each key whose stale entry is being refreshed
+	// or was just refreshed, that entry's nonce, so that a burst of stale
+	// hits on one entry starts exactly one refresh, even when hits that
+	// read the entry before the refresh replaced it arrive after it ended.
 	refreshing sync.Map
 	background sync.WaitGroup
 	near       *near // nil: no near cache
@@ -220,6 +242,12 @@ func New(store Store, opts Options) (*Cache, error) {
 	}
 	if opts.LeasePoll <= 0 {
 		opts.LeasePoll = 20 * time.Millisecond
+	}
+	if opts.StoreBudget <= 0 {
+		opts.StoreBudget = 100 * time.Millisecond
+	}
+	if opts.SlowCall <= 0 {
+		opts.SlowCall = opts.StoreBudget / 2
 	}
 	if opts.BreakerFailures == 0 {
 		opts.BreakerFailures = 3
@@ -254,7 +282,7 @@ func New(store Store, opts Options) (*Cache, error) {
 	if opts.OriginBreakerCooldown <= 0 {
 		opts.OriginBreakerCooldown = 5 * time.Second
 	}
-	c := &Cache{store: store, opts: opts, m: newMetrics(opts.Registerer)}
+	c := &Cache{store: store, opts: opts, owner: strconv.FormatUint(rand.Uint64(), 36), m: newMetrics(opts.Registerer)}
 	c.shield = newShield(c)
 	if b, ok := store.(Broadcaster); ok && opts.NearTTL > 0 {
 		n, err := newNear(opts.NearTTL, opts.NearBytes)
@@ -284,10 +312,12 @@ func New(store Store, opts Options) (*Cache, error) {
 		}
 	}
 	c.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:    "store",
-		Timeout: opts.BreakerCooldown,
+		Name:     "store",
+		Timeout:  opts.BreakerCooldown,
+		Interval: opts.BreakerCooldown,
 		ReadyToTrip: func(n gobreaker.Counts) bool {
-			return n.ConsecutiveFailures >= opts.BreakerFailures
+			return c.errorsInARow.Load() >= opts.BreakerFailures ||
+				(n.Requests >= slowTripCalls && n.TotalFailures*2 >= n.Requests)
 		},
 		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, ErrNotFound) },
 		// A caller that gave up says nothing about the store's health.
@@ -340,6 +370,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 		return Result{}, err
 	}
 	revalidate := revalidateFrom(ctx)
+	b := c.newBudget()
 	if !revalidate {
 		now := c.opts.Now()
 		if c.near != nil {
@@ -350,7 +381,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 				return c.answer(e, SourceCache, false)
 			}
 		}
-		if seen := c.lookup(ctx, key); seen.found {
+		if seen := c.lookup(ctx, &b, key); seen.found {
 			switch {
 			case now.Before(seen.e.freshUntil):
 				c.m.hits.Inc()
@@ -359,7 +390,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 				return c.answer(seen.e, SourceCache, false)
 			case now.Before(seen.e.staleUntil):
 				c.m.staleServed.Inc()
-				c.refresh(ctx, key, q.Policy, load)
+				c.refresh(ctx, key, seen.e, q.Policy, load)
 				c.annotate(ctx, "stale")
 				return c.result(seen.e, SourceCache, true), nil
 			}
@@ -371,7 +402,7 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 	} else {
 		c.annotate(ctx, "miss")
 	}
-	return c.await(ctx, key, q.Policy, load, revalidate)
+	return c.await(ctx, b, key, q.Policy, load, revalidate)
 }
 
 // annotate tells the request's trace span, if one is recording, what the
@@ -404,7 +435,8 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	// out a lease, then spent the whole origin timeout.
 	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
 	tomb := newEntry(kindTombstone, nil, c.opts.Now(), 0, 0)
-	existed, err := guard(c, "invalidate", func() (bool, error) {
+	b := c.newBudget()
+	existed, err := guard(ctx, c, &b, "invalidate", func(ctx context.Context) (bool, error) {
 		return c.store.Replace(ctx, key, tomb.encode(), life)
 	})
 	if err != nil {
@@ -433,7 +465,10 @@ type fill struct {
 	stored bool
 }
 
-func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, revalidate bool) (Result, error) {
+// await answers a miss from the key's flight, starting one if none is in
+// the air. A flight it starts spends what is left of b, the leader's budget,
+// so the store costs the leader no more than its budget in all.
+func (c *Cache) await(ctx context.Context, b budget, key string, p Policy, load Loader, revalidate bool) (Result, error) {
 	flight := key
 	if revalidate {
 		// A revalidation must not be answered by a flight that re-reads the
@@ -444,7 +479,7 @@ func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, re
 	ch := c.flights.DoChan(flight, func() (any, error) {
 		leader = true
 		// The fill outlives this caller: others may be waiting on it.
-		return c.fill(context.WithoutCancel(ctx), key, p, load, !revalidate)
+		return c.fill(context.WithoutCancel(ctx), b, key, p, load, !revalidate)
 	})
 	select {
 	case r := <-ch:
@@ -470,17 +505,28 @@ func (c *Cache) await(ctx context.Context, key string, p Policy, load Loader, re
 	}
 }
 
-// refresh starts one background fill for a stale key unless one is running.
-func (c *Cache) refresh(ctx context.Context, key string, p Policy, load Loader) {
-	if _, busy := c.refreshing.LoadOrStore(key, struct{}{}); busy {
-		return
+// refresh starts one background fill for a stale entry unless that entry
+// is being, or has been, refreshed. No request waits for it, so it has a
+// store budget of its own.
+func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, load Loader) {
+	if prev, busy := c.refreshing.LoadOrStore(key, stale.nonce); busy {
+		if prev.(uint64) == stale.nonce || !c.refreshing.CompareAndSwap(key, prev, stale.nonce) {
+			return
+		}
 	}
 	base := context.WithoutCancel(ctx)
 	c.background.Go(func() {
-		defer c.refreshing.Delete(key)
-		<-c.flights.DoChan(key, func() (any, error) {
-			return c.fill(base, key, p, load, true)
+		r := <-c.flights.DoChan(key, func() (any, error) {
+			return c.fill(base, c.newBudget(), key, p, load, true)
 		})
+		if f, ok := r.Val.(fill); r.Err != nil || !ok || f.stale {
+			// The origin failed and the stale entry stays: a later hit
+			// tries again.
+			c.refreshing.CompareAndDelete(key, stale.nonce)
+			return
+		}
+		// Forget the entry once it can no longer be served stale.
+		time.AfterFunc(time.Until(stale.staleUntil), func() { c.refreshing.CompareAndDelete(key, stale.nonce) })
 	})
 }
 
@@ -490,9 +536,9 @@ func (c *Cache) refresh(ctx context.Context, key string, p Policy, load Loader) 
 // stored; the lease makes processes sharing the store wait for the one
 // fetching instead of fetching too. It then calls the origin and stores the
 // answer unless the key changed since it was read.
-func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, recheck bool) (fill, error) {
-	token := strconv.FormatUint(rand.Uint64(), 36)
-	cur, leased, done := c.claim(ctx, key, token, recheck)
+func (c *Cache) fill(ctx context.Context, b budget, key string, p Policy, load Loader, recheck bool) (fill, error) {
+	token := c.owner + "." + strconv.FormatUint(rand.Uint64(), 36)
+	cur, leased, done := c.claim(ctx, &b, key, token, recheck)
 	if done {
 		c.keepNear(key, cur.e, c.opts.Now())
 		return fill{e: cur.e, source: SourceCache, stored: true}, nil
@@ -500,7 +546,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 	got, ttl, err := c.fetch(ctx, load, p.TTL)
 	if err != nil {
 		if leased {
-			c.release(ctx, key, token)
+			c.release(ctx, &b, key, token)
 		}
 		if cur.found && c.opts.Now().Before(cur.e.staleUntil) {
 			return fill{e: cur.e, source: SourceCache, stale: true, stored: true}, nil
@@ -518,14 +564,14 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 			c.m.oversized.Inc()
 		}
 		if leased {
-			c.release(ctx, key, token)
+			c.release(ctx, &b, key, token)
 		}
 		return fill{e: e, source: SourceOrigin}, nil
 	}
 	if !leased {
 		token = ""
 	}
-	stored, err := guard(c, "fill", func() (bool, error) {
+	stored, err := guard(ctx, c, &b, "fill", func(ctx context.Context) (bool, error) {
 		return c.store.Fill(ctx, key, cur.stamp, e.encode(), e.staleUntil.Sub(e.cachedAt), token)
 	})
 	stored = err == nil && stored
@@ -538,14 +584,14 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 // claim reads key and tries for its lease until it holds the lease, finds a
 // fresh answer (done), or gives up waiting: after LeaseTTL, when a holder
 // that died would have lost its lease anyway, or when the store fails, which
-// is no reason to wait. It returns the last value read, whose stamp a fill
+// is no reason to wait (nor is a spent budget). It returns the last value read, whose stamp a fill
 // must match. A fresh value counts only if recheck allows reading the store
 // or it is new since the first read (a revalidation waits for a newer one).
-func (c *Cache) claim(ctx context.Context, key, token string, recheck bool) (cur lookup, leased, done bool) {
+func (c *Cache) claim(ctx context.Context, b *budget, key, token string, recheck bool) (cur lookup, leased, done bool) {
 	var first []byte
 	var deadline <-chan time.Time
 	for round := 0; ; round++ {
-		cl, err := guard(c, "claim", func() (Claim, error) {
+		cl, err := guard(ctx, c, b, "claim", func(ctx context.Context) (Claim, error) {
 			return c.store.Claim(ctx, key, token, c.opts.LeaseTTL)
 		})
 		if err != nil {
@@ -558,7 +604,7 @@ func (c *Cache) claim(ctx context.Context, key, token string, recheck bool) (cur
 		fresh := cur.found && c.opts.Now().Before(cur.e.freshUntil)
 		if fresh && (recheck || !bytes.Equal(cur.stamp, first)) {
 			if cl.Leased {
-				c.release(ctx, key, token)
+				c.release(ctx, b, key, token)
 			}
 			return cur, false, true
 		}
@@ -586,10 +632,10 @@ func (c *Cache) keepNear(key string, e entry, now time.Time) {
 	}
 }
 
-// release frees a lease this process will not fill. Should it fail, the
-// lease expires by itself.
-func (c *Cache) release(ctx context.Context, key, token string) {
-	_, _ = guard(c, "release", func() (struct{}, error) {
+// release frees a lease this process will not fill. Should it fail, or the
+// budget be spent, the lease expires by itself.
+func (c *Cache) release(ctx context.Context, b *budget, key, token string) {
+	_, _ = guard(ctx, c, b, "release", func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, c.store.Release(ctx, key, token)
 	})
 }
@@ -697,8 +743,8 @@ type lookup struct {
 	found bool // e holds an answer: data or not-found (not a tombstone)
 }
 
-func (c *Cache) lookup(ctx context.Context, key string) lookup {
-	raw, err := guard(c, "get", func() ([]byte, error) { return c.store.Get(ctx, key) })
+func (c *Cache) lookup(ctx context.Context, b *budget, key string) lookup {
+	raw, err := guard(ctx, c, b, "get", func(ctx context.Context) ([]byte, error) { return c.store.Get(ctx, key) })
 	if err != nil {
 		return lookup{}
 	}
@@ -717,24 +763,6 @@ func (c *Cache) decode(raw []byte) lookup {
 	}
 	l.e, l.found = e, e.kind != kindTombstone
 	return l
-}
-
-// guard runs one store operation through the circuit breaker. While the
-// breaker is open the operation is not attempted and fails at once, so an
-// unreachable store costs nothing per request.
-func guard[T any](c *Cache, op string, f func() (T, error)) (T, error) {
-	var zero T
-	done, err := c.breaker.Allow()
-	if err != nil {
-		c.m.storeErrors.WithLabelValues(op).Inc()
-		return zero, err
-	}
-	v, err := f()
-	done(err)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		c.m.storeErrors.WithLabelValues(op).Inc()
-	}
-	return v, err
 }
 
 type ctxKey int

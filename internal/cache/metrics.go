@@ -10,6 +10,8 @@ type metrics struct {
 	originErrors                                                                                        *prometheus.CounterVec
 	originSeconds                                                                                       prometheus.Histogram
 	storeErrors                                                                                         *prometheus.CounterVec
+	storeSeconds                                                                                        prometheus.Histogram
+	storeSlow                                                                                           prometheus.Counter
 	breakerOpen                                                                                         prometheus.Gauge
 
 	// The origin's shield and its not-found answers.
@@ -56,13 +58,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "store_errors_total", Help: "Store operations that failed or were refused by the open circuit breaker, by operation.",
 		}, []string{"op"}),
+		storeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Name: "store_call_duration_seconds", Help: "Time each store call took, successful or not: what REDIS_TIMEOUT and REDIS_SLOW_CALL are chosen from.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+		}),
+		storeSlow: counter("store_slow_calls_total", "Store calls that answered but slower than the slow-call threshold, counted as failures by the circuit breaker."),
 		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "store_breaker_open", Help: "1 while the store's circuit breaker is open or half-open (the store is being bypassed), else 0.",
 		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
-			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen,
+			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.storeSeconds, m.storeSlow, m.breakerOpen,
 			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen)
 	}
 	return m

@@ -46,11 +46,12 @@ func (p *PersistedQueries) Get(ctx context.Context, hash string) (string, bool) 
 	if !validHash(hash) {
 		return "", false
 	}
-	b, err := guard(p.c, "apq_get", func() ([]byte, error) { return p.c.store.Get(ctx, p.key(hash)) })
+	b := p.c.newBudget()
+	v, err := guard(ctx, p.c, &b, "apq_get", func(ctx context.Context) ([]byte, error) { return p.c.store.Get(ctx, p.key(hash)) })
 	if err != nil {
 		return "", false
 	}
-	return string(b), true
+	return string(v), true
 }
 
 // Add persists query under hash. gqlgen calls it only after checking that
@@ -59,7 +60,8 @@ func (p *PersistedQueries) Add(ctx context.Context, hash, query string) {
 	if !validHash(hash) {
 		return
 	}
-	_, _ = guard(p.c, "apq_add", func() (bool, error) {
+	b := p.c.newBudget()
+	_, _ = guard(ctx, p.c, &b, "apq_add", func(ctx context.Context) (bool, error) {
 		return p.c.store.Replace(ctx, p.key(hash), []byte(query), p.ttl)
 	})
 }

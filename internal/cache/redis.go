@@ -51,9 +51,11 @@ func NewRedisStore(rdb redis.UniversalClient, desc string) *RedisStore {
 //
 // These are go-redis's own ParseURL, ParseClusterURL and ParseFailoverURL
 // forms, so its documentation holds for them. Every command, dial and pool
-// wait is bounded by timeout with at most one retry, whatever the URL's
-// query asks: a slow Redis must cost a request little, since to the cache a
-// failed store read is only a miss.
+// wait honours its context's deadline, retries included, so the cache's
+// store budget bounds them; timeout bounds those whose context has none.
+// At most one retry runs, whatever the URL's query asks: a slow Redis must
+// cost a request little, since to the cache a failed store read is only a
+// miss.
 func OpenRedis(rawURL string, timeout time.Duration) (*RedisStore, error) {
 	cfg, err := parseRedisURL(rawURL, timeout)
 	if err != nil {
@@ -125,6 +127,7 @@ func parseRedisURL(rawURL string, timeout time.Duration) (redisConfig, error) {
 			return redisConfig{}, fail("Sentinel ", errors.New("master_name is empty"))
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+		opt.ContextTimeoutEnabled = true
 		opt.MaxRetries = 1
 		opt.DialerRetries = 1
 		return redisConfig{failover: opt, desc: fmt.Sprintf("sentinel, master %s via %s db %d%s",
@@ -140,6 +143,7 @@ func parseRedisURL(rawURL string, timeout time.Duration) (redisConfig, error) {
 			return redisConfig{}, fail("Cluster ", err)
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+		opt.ContextTimeoutEnabled = true
 		// The cluster client runs its own attempt loop, redirects and
 		// retries alike, around the node clients: one redirect or retry
 		// there, none inside, keeps the worst case at two attempts.
@@ -154,6 +158,7 @@ func parseRedisURL(rawURL string, timeout time.Duration) (redisConfig, error) {
 			return redisConfig{}, fail("", err)
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+		opt.ContextTimeoutEnabled = true
 		opt.MaxRetries = 1
 		opt.DialerRetries = 1
 		return redisConfig{single: opt, desc: fmt.Sprintf("%s db %d%s", opt.Addr, opt.DB, tls)}, nil
@@ -181,11 +186,17 @@ func (r *RedisStore) Close() error { return r.rdb.Close() }
 
 func leaseKey(key string) string { return key + ":lease" }
 
-// claimScript returns the entry's value and whether the lease was taken.
+// claimScript returns the entry's value and whether the lease was taken:
+// when free, or held by a token starting with ARGV[3], the owner's prefix
+// (never when ARGV[3] is empty).
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-local got = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
-return {v, got and 1 or 0}`)
+local held = redis.call('GET', KEYS[2])
+if held and (ARGV[3] == '' or string.sub(held, 1, #ARGV[3]) ~= ARGV[3]) then
+  return {v, 0}
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return {v, 1}`)
 
 // fillScript writes ARGV[2] with expiry ARGV[3] ms only when the key's first 12
 // bytes (stampLen) equal ARGV[1]; GETRANGE answers "" for a missing key,
@@ -241,7 +252,11 @@ func (r *RedisStore) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Claim implements Store.
 func (r *RedisStore) Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (Claim, error) {
-	res, err := claimScript.Run(ctx, r.rdb, []string{key, leaseKey(key)}, token, leaseTTL.Milliseconds()).Slice()
+	var owner string
+	if o, _, ok := strings.Cut(token, "."); ok {
+		owner = o + "."
+	}
+	res, err := claimScript.Run(ctx, r.rdb, []string{key, leaseKey(key)}, token, leaseTTL.Milliseconds(), owner).Slice()
 	if err != nil {
 		return Claim{}, err
 	}

@@ -26,8 +26,8 @@ func TestParseRedisURL(t *testing.T) {
 				if o == nil || o.Addr != "127.0.0.1:6379" || o.DB != 0 || o.TLSConfig != nil {
 					t.Fatalf("got %+v; want one node at 127.0.0.1:6379 db 0 without TLS", o)
 				}
-				if got := (bounds{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}); got != want || o.MaxRetries != 1 || o.DialerRetries != 1 {
-					t.Errorf("bounds %v, retries %d, dialer retries %d; want %v, 1, 1", got, o.MaxRetries, o.DialerRetries, want)
+				if got := (bounds{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}); got != want || o.MaxRetries != 1 || o.DialerRetries != 1 || !o.ContextTimeoutEnabled {
+					t.Errorf("bounds %v, retries %d, dialer retries %d, context deadlines %v; want %v, 1, 1, true", got, o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled, want)
 				}
 			},
 		},
@@ -61,9 +61,9 @@ func TestParseRedisURL(t *testing.T) {
 				if o == nil || !slices.Equal(o.Addrs, []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"}) || o.Password != "s3cret" {
 					t.Fatalf("got %+v; want three seeds and the password", o)
 				}
-				if got := (bounds{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}); got != want || o.MaxRedirects != 1 || o.MaxRetries != -1 || o.DialerRetries != 1 {
-					t.Errorf("bounds %v, redirects %d, node retries %d, dialer retries %d; want %v, 1, -1, 1",
-						got, o.MaxRedirects, o.MaxRetries, o.DialerRetries, want)
+				if got := (bounds{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}); got != want || o.MaxRedirects != 1 || o.MaxRetries != -1 || o.DialerRetries != 1 || !o.ContextTimeoutEnabled {
+					t.Errorf("bounds %v, redirects %d, node retries %d, dialer retries %d, context deadlines %v; want %v, 1, -1, 1, true",
+						got, o.MaxRedirects, o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled, want)
 				}
 			},
 		},
@@ -85,8 +85,8 @@ func TestParseRedisURL(t *testing.T) {
 					!slices.Equal(o.SentinelAddrs, []string{"10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"}) {
 					t.Fatalf("got %+v; want master mymaster db 1 behind three sentinels, the password for the primary", o)
 				}
-				if got := (bounds{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}); got != want || o.MaxRetries != 1 || o.DialerRetries != 1 {
-					t.Errorf("bounds %v, retries %d, dialer retries %d; want %v, 1, 1", got, o.MaxRetries, o.DialerRetries, want)
+				if got := (bounds{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}); got != want || o.MaxRetries != 1 || o.DialerRetries != 1 || !o.ContextTimeoutEnabled {
+					t.Errorf("bounds %v, retries %d, dialer retries %d, context deadlines %v; want %v, 1, 1, true", got, o.MaxRetries, o.DialerRetries, o.ContextTimeoutEnabled, want)
 				}
 			},
 		},

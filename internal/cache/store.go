@@ -20,9 +20,14 @@ type Store interface {
 	// Get returns the value under key, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Claim reads key's value (nil when absent) and, in the same atomic
-	// step, takes key's lease for leaseTTL with token if no one holds it.
-	// Reading and claiming together closes the gap in which another
-	// process could store the answer and free the lease unseen.
+	// step, takes key's lease for leaseTTL with token if no one holds it,
+	// or if a token of the same owner does. A token "<owner>.<nonce>"
+	// names its owner, a process whose own coalescing already makes one
+	// fill per key: a lease it holds when it claims again was left behind
+	// by a fill that could not free it (the store failed, or the fill's
+	// store budget was spent), and it must not wait for it. Reading and
+	// claiming together closes the gap in which another process could
+	// store the answer and free the lease unseen.
 	Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (Claim, error)
 	// Fill writes value under key with ttl only if the key's value still
 	// starts with stamp (an empty stamp: the key holds nothing), and reports

@@ -11,8 +11,9 @@ import (
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
 
-// redisClient connects to url for the test's lifetime, with the short
-// timeouts the service uses.
+// redisClient connects to url for the test's lifetime. As in the service,
+// the cache's store budget bounds each call through its context; the
+// client's own timeouts only bound calls made without one.
 func redisClient(t testing.TB, url string) *redis.Client {
 	t.Helper()
 	opt, err := redis.ParseURL(url)
@@ -20,7 +21,8 @@ func redisClient(t testing.TB, url string) *redis.Client {
 		t.Fatal(err)
 	}
 	opt.MaxRetries, opt.DialerRetries = -1, 1
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	opt.ContextTimeoutEnabled = true
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = testBudget, testBudget, testBudget
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
@@ -80,6 +82,19 @@ func TestRedisLeaseIsExclusive(t *testing.T) {
 	}
 	if !claim("c") {
 		t.Fatal("Claim after the holder released: refused; want the lease")
+	}
+	// A process never waits for a lease it left behind; others still do.
+	if err := s.Release(ctx, k, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if !claim("p1.x") {
+		t.Fatal("Claim of a free lease by p1: refused; want the lease")
+	}
+	if !claim("p1.y") {
+		t.Fatal("Claim by p1 of a lease p1 left behind: refused; want the lease")
+	}
+	if claim("p2.z") {
+		t.Fatal("Claim by p2 of p1's lease: leased; want refused")
 	}
 	ttl, err := redisClient(t, url).PTTL(ctx, k+":lease").Result()
 	if err != nil || ttl <= 0 {

@@ -16,7 +16,7 @@ import (
 
 // serviceTimeout is REDIS_TIMEOUT's default: the topology tests run the
 // store as the service would.
-const serviceTimeout = 250 * time.Millisecond
+const serviceTimeout = 100 * time.Millisecond
 
 // openRedis opens rawURL as the service does and closes it at cleanup.
 func openRedis(t *testing.T, rawURL string) *cache.RedisStore {

@@ -56,13 +56,13 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	if r.ContentLength > t.lim.MaxBodyBytes {
-		t.tooLarge(w, m)
+		t.tooLarge(w, r, m)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.lim.MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			t.tooLarge(w, m)
+			t.tooLarge(w, r, m)
 			return
 		}
 		writeError(w, m, httpapi.CodeBadRequest, "the request body could not be read")
@@ -86,9 +86,12 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	execute(r.Context(), w, m, exec, params, false, t.plans, request)
 }
 
-func (t postTransport) tooLarge(w http.ResponseWriter, m mediaType) {
+// tooLarge refuses r's body and lets the client finish sending it, so that
+// it reads the refusal (see lingerClose).
+func (t postTransport) tooLarge(w http.ResponseWriter, r *http.Request, m mediaType) {
 	writeError(w, m, httpapi.CodePayloadTooLarge,
 		fmt.Sprintf("the request body is larger than %d bytes", t.lim.MaxBodyBytes))
+	lingerClose(w, r, r.Body)
 }
 
 // postBody is a GraphQL-over-HTTP request body, with the persisted

@@ -1,0 +1,244 @@
+package cache_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/internal/redistest"
+)
+
+// counting is a Store that counts the calls made on the store beneath it,
+// by method: what the cache asked of Redis, not only what it answered.
+type counting struct {
+	cache.Store
+	gets, claims, fills, releases, replaces atomic.Int64
+}
+
+func (s *counting) Get(ctx context.Context, key string) ([]byte, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, key)
+}
+
+func (s *counting) Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (cache.Claim, error) {
+	s.claims.Add(1)
+	return s.Store.Claim(ctx, key, token, leaseTTL)
+}
+
+func (s *counting) Fill(ctx context.Context, key string, stamp, value []byte, ttl time.Duration, token string) (bool, error) {
+	s.fills.Add(1)
+	return s.Store.Fill(ctx, key, stamp, value, ttl, token)
+}
+
+func (s *counting) Release(ctx context.Context, key, token string) error {
+	s.releases.Add(1)
+	return s.Store.Release(ctx, key, token)
+}
+
+func (s *counting) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	s.replaces.Add(1)
+	return s.Store.Replace(ctx, key, value, ttl)
+}
+
+func (s *counting) calls() int64 {
+	return s.gets.Load() + s.claims.Load() + s.fills.Load() + s.releases.Load() + s.replaces.Load()
+}
+
+// countingOn returns a counting store on the Redis at url.
+func countingOn(t *testing.T, url string) *counting {
+	return &counting{Store: cache.NewRedisStore(redisClient(t, url), "test")}
+}
+
+// waitUntil polls cond until it holds, and fails the test after 10s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10s: %s", what)
+		}
+	}
+}
+
+// TestRequestAfterInvalidationDoesNotJoinEarlierFill holds a fill in the
+// origin, invalidates its key, and sends another request: that request must
+// fetch anew, not take the answer of a fill that began before the
+// invalidation.
+func TestRequestAfterInvalidationDoesNotJoinEarlierFill(t *testing.T) {
+	url, prefix := redistest.Shared(t)
+	s := countingOn(t, url)
+	e := newCacheOn(t, s, cache.Options{Prefix: prefix})
+	o := &origin{gate: make(chan struct{}), entered: make(chan struct{}, 2)}
+	ctx := context.Background()
+
+	before := make(chan cache.Result, 1)
+	go func() { before <- mustGet(t, e.c, ctx, dataQuery, o.load) }()
+	<-o.entered
+	if _, err := e.c.Invalidate(ctx, dataQuery); err != nil {
+		t.Fatal(err)
+	}
+	after := make(chan cache.Result, 1)
+	go func() { after <- mustGet(t, e.c, ctx, dataQuery, o.load) }()
+	// Had it joined the held fill, it would wait on the gate without
+	// calling the origin.
+	waitUntil(t, "the request after the invalidation calls the origin (did it join the fill from before?)", func() bool {
+		return o.calls.Load() == 2
+	})
+	close(o.gate)
+	a, b := <-before, <-after
+
+	if got := e.metric(t, "gqlcache_cache_coalesced_waits_total"); got != 0 {
+		t.Errorf("coalesced waits = %v; want 0 (the request after the invalidation joined the fill from before it)", got)
+	}
+	if got := o.calls.Load(); got != 2 {
+		t.Errorf("origin calls = %d; want 2", got)
+	}
+	if string(a.Data) != `{"answer":1}` || string(b.Data) != `{"answer":2}` {
+		t.Errorf("answers before and after the invalidation = %s, %s; want {\"answer\":1}, {\"answer\":2}", a.Data, b.Data)
+	}
+	if r := mustGet(t, e.c, ctx, dataQuery, o.load); r.Source != cache.SourceCache || string(r.Data) != `{"answer":2}` {
+		t.Errorf("next request: got %s from %v; want the answer fetched after the invalidation, from the cache", r.Data, r.Source)
+	}
+}
+
+// TestOpenBreakerMakesNoStoreCall stands the cache on a Redis that hangs (a
+// proxy that holds every reply for an hour: it neither refuses nor drops).
+// Three requests open the breaker, each paying at most its budget; from then
+// on requests make no store call at all and cost only the origin.
+func TestOpenBreakerMakesNoStoreCall(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := redistest.Delayed(t, srv.Addr(), time.Hour)
+	s := countingOn(t, proxy.URL())
+	const budget = 100 * time.Millisecond
+	e := newCacheOn(t, s, cache.Options{Prefix: redistest.Prefix(t), StoreBudget: budget, BreakerCooldown: time.Hour})
+	o := &origin{}
+	ctx := context.Background()
+
+	for i := range 3 {
+		start := time.Now()
+		r := mustGet(t, e.c, ctx, dataQuery, o.load)
+		if took := time.Since(start); r.Source != cache.SourceOrigin || took > 10*budget {
+			t.Errorf("request %d on a hanging Redis: source %v after %v; want the origin's answer within the %v budget", i, r.Source, took, budget)
+		}
+	}
+	if got := e.metric(t, "gqlcache_store_breaker_open"); got != 1 {
+		t.Fatalf("gqlcache_store_breaker_open = %v after 3 timed-out requests; want 1", got)
+	}
+	callsBefore := s.calls()
+	const n = 100
+	start := time.Now()
+	for range n {
+		mustGet(t, e.c, ctx, dataQuery, o.load)
+	}
+	per := time.Since(start) / n
+	t.Logf("per request with the breaker open: %v (budget %v)", per, budget)
+	if got := s.calls() - callsBefore; got != 0 {
+		t.Errorf("store calls during %d requests with the breaker open = %d; want 0", n, got)
+	}
+	if per > budget/2 {
+		t.Errorf("per request with the breaker open: %v; want far below the %v budget", per, budget)
+	}
+}
+
+// TestBurstOfStaleHitsStartsOneRefresh counts the store claims a burst of
+// stale hits makes: exactly one refresh claims the key, however many hits
+// see the stale copy, and the origin is called once.
+func TestBurstOfStaleHitsStartsOneRefresh(t *testing.T) {
+	url, prefix := redistest.Shared(t)
+	s := countingOn(t, url)
+	e := newCacheOn(t, s, cache.Options{Prefix: prefix, Stale: time.Minute})
+	o := &origin{}
+	ctx := context.Background()
+	q := withTTL(dataQuery, 100*time.Millisecond)
+	mustGet(t, e.c, ctx, q, o.load)
+	time.Sleep(150 * time.Millisecond)
+
+	claimsBefore, callsBefore := s.claims.Load(), o.calls.Load()
+	const n = 64
+	var wg sync.WaitGroup
+	var stale atomic.Int64
+	for range n {
+		wg.Go(func() {
+			if r := mustGet(t, e.c, ctx, q, o.load); r.Stale {
+				stale.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	e.c.Close() // waits for the background refresh
+	if stale.Load() == 0 {
+		t.Fatal("no stale hit in the burst; want the burst to see the stale copy")
+	}
+	if got := s.claims.Load() - claimsBefore; got != 1 {
+		t.Errorf("store claims after %d stale hits = %d; want 1 (one refresh)", stale.Load(), got)
+	}
+	if got := o.calls.Load() - callsBefore; got != 1 {
+		t.Errorf("origin calls after the burst = %d; want 1", got)
+	}
+}
+
+// TestSlowOrPausedRedisCostsARequestItsBudget stands the cache on a private
+// Redis that turns slow (every reply 2 s late, through a delaying proxy) or
+// stalls (CLIENT PAUSE): no request waits for Redis's answer, none fails,
+// the breaker soon spares requests any store call, and once Redis is well
+// again a probe brings the cache back.
+func TestSlowOrPausedRedisCostsARequestItsBudget(t *testing.T) {
+	const budget = 200 * time.Millisecond
+	for _, tc := range []struct {
+		name          string
+		fault, repair func(t *testing.T, srv *redistest.Server, proxy *redistest.DelayProxy)
+	}{
+		{
+			name:   "slow",
+			fault:  func(_ *testing.T, _ *redistest.Server, p *redistest.DelayProxy) { p.SetDelay(2 * time.Second) },
+			repair: func(_ *testing.T, _ *redistest.Server, p *redistest.DelayProxy) { p.SetDelay(0) },
+		},
+		{
+			// The pause lasts past the requests and ends by itself: while
+			// it lasts, even a new connection's handshake waits.
+			name: "paused",
+			fault: func(t *testing.T, srv *redistest.Server, _ *redistest.DelayProxy) {
+				if err := redisClient(t, srv.URL()).Do(context.Background(), "CLIENT", "PAUSE", 3000, "ALL").Err(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			repair: func(*testing.T, *redistest.Server, *redistest.DelayProxy) {},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			proxy := redistest.Delayed(t, srv.Addr(), 0)
+			s := countingOn(t, proxy.URL())
+			e := newCacheOn(t, s, cache.Options{Prefix: redistest.Prefix(t), StoreBudget: budget, BreakerCooldown: 300 * time.Millisecond})
+			o := &origin{}
+			ctx := context.Background()
+			mustGet(t, e.c, ctx, dataQuery, o.load)
+			tc.fault(t, srv, proxy)
+
+			const n = 20
+			callsBefore := s.calls()
+			var slowest time.Duration
+			for i := range n {
+				start := time.Now()
+				r := mustGet(t, e.c, ctx, dataQuery, o.load)
+				took := time.Since(start)
+				slowest = max(slowest, took)
+				if r.Source != cache.SourceOrigin || took > time.Second {
+					t.Errorf("request %d: source %v after %v; want the origin's answer without waiting for Redis (budget %v)", i, r.Source, took, budget)
+				}
+			}
+			calls := s.calls() - callsBefore
+			t.Logf("%d requests: %d store calls, slowest %v (budget %v)", n, calls, slowest, budget)
+			if calls >= n {
+				t.Errorf("store calls during %d requests = %d; want fewer than one a request (the breaker open)", n, calls)
+			}
+			tc.repair(t, srv, proxy)
+			waitUntil(t, "a cache hit once Redis is well", func() bool {
+				r, err := e.c.Get(ctx, dataQuery, o.load)
+				return err == nil && r.Source == cache.SourceCache
+			})
+		})
+	}
+}
