@@ -84,7 +84,7 @@ func TestOneEntryWhicheverDoorAndSpelling(t *testing.T) {
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, env["CACHE_KEY_PREFIX"]+":v1:*").Result() // the test's own prefix only
+	keys, err := rdb.Keys(ctx, env["CACHE_KEY_PREFIX"]+":v2:*").Result() // the test's own prefix only
 	if err != nil || len(keys) != 2 {
 		t.Fatalf("keys under the prefix: %v, %v; want the two entries", keys, err)
 	}

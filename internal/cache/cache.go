@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,10 @@ type Fetched struct {
 	// NoStore forbids storing the answer: it is served to the requests
 	// that asked for it, and the next miss asks the origin again.
 	NoStore bool
+	// Tags name what the answer was made from, so that InvalidateTags can
+	// purge it when any of them changes. At most MaxTags are kept, each a
+	// valid tag (see ValidateTag); the rest are dropped.
+	Tags []string
 }
 
 // Loader fetches fresh data from the origin on a miss.
@@ -97,6 +102,17 @@ type Result struct {
 	Stored     bool   // the answer is in the store (false: fetched for this caller only)
 	Collapsed  bool   // a fill started by another request supplied it
 	ID         uint64 // identifies the stored write; equal IDs mean equal data and CachedAt
+	// TagList is the answer's tags joined by ',' ("" for none), as a
+	// Cache-Tag header carries them.
+	TagList string
+}
+
+// Tags returns the answer's tags, never nil.
+func (r Result) Tags() []string {
+	if r.TagList == "" {
+		return []string{}
+	}
+	return strings.Split(r.TagList, ",")
 }
 
 // ExpiresIn is the whole seconds of freshness left, rounded up, never negative.
@@ -176,6 +192,8 @@ type Cache struct {
 	background sync.WaitGroup
 	near       *near // nil: no near cache
 	stopNear   context.CancelFunc
+	// tagsDropped logs the first answer whose tags were cut, once.
+	tagsDropped sync.Once
 }
 
 // New returns a Cache on store.
@@ -364,7 +382,7 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	// The tombstone must outlive any fill already under way: one that waited
 	// out a lease, then spent the whole origin timeout.
 	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
-	tomb := newEntry(kindTombstone, nil, c.opts.Now(), 0, 0)
+	tomb := newEntry(kindTombstone, nil, "", c.opts.Now(), 0, 0)
 	existed, err := guard(c, "invalidate", func() (bool, error) {
 		return c.store.Replace(ctx, key, tomb.encode(), life)
 	})
@@ -372,6 +390,66 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 		return false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
 	return existed, nil
+}
+
+// InvalidateTags purges every entry carrying any of tags, on every process
+// sharing the store, and reports how many entries it reached. A hard purge
+// (soft false) turns them into misses. A soft one makes them stale: served
+// with Stale set while one refresh runs, within the stale window; with no
+// stale window it is a hard purge. Either costs the store work in
+// proportion to the entries carrying the tags, never to the others.
+//
+// Race-free, although an entry and its tags' indexes may live in different
+// Cluster slots, where no one script can reach both: a fill (1) indexes its
+// key under its tags, (2) reads their purge marks and gives up storing if
+// one is at or after the instant it began, (3) writes conditionally on the
+// stamp it read. A purge (a) marks the instant, (b) reads the indexes and
+// rewrites every live member, which changes its stamp. A fill whose (2)
+// follows (a) sees the mark; one whose (2) precedes (a) was indexed before
+// (b), so the purge rewrites its key after the fill's write, or before it,
+// and then the write fails its stamp. The mark outlives every fill that can
+// have begun before it. Instants come from each process's clock, as
+// freshness figures do.
+func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (int, error) {
+	if len(tags) == 0 || len(tags) > MaxPurgeTags {
+		return 0, fmt.Errorf("%w: give 1 to %d tags", ErrInvalidTag, MaxPurgeTags)
+	}
+	tagKeys := make([]string, len(tags))
+	for i, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return 0, err
+		}
+		tagKeys[i] = tagKey(c.opts.Prefix, t)
+	}
+	now := c.opts.Now()
+	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
+	keys, err := guard(c, "purge", func() ([]string, error) {
+		return c.store.Purge(ctx, tagKeys, now, life)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	for _, k := range keys {
+		// Requests after the purge must not join a fill from before it.
+		c.flights.Forget(k)
+		c.flights.Forget(k + revalidateFlight)
+	}
+	n, err := guard(c, "purge", func() (int, error) {
+		if soft && c.opts.Stale > 0 {
+			return c.store.Soften(ctx, keys, rand.Uint64(), now)
+		}
+		tomb := newEntry(kindTombstone, nil, "", now, 0, 0)
+		return c.store.ReplaceAll(ctx, keys, tomb.encode(), life)
+	})
+	if c.near != nil {
+		for _, k := range keys {
+			c.near.drop(k)
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	return n, nil
 }
 
 func (c *Cache) key(q Query, caller string) (string, error) {
@@ -452,13 +530,16 @@ func (c *Cache) refresh(ctx context.Context, key string, p Policy, load Loader) 
 // fetching instead of fetching too. It then calls the origin and stores the
 // answer unless the key changed since it was read.
 func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, recheck bool) (fill, error) {
+	// A purge of one of the answer's tags at or after this instant may have
+	// missed the answer, so it must not be stored (see InvalidateTags).
+	began := c.opts.Now()
 	token := strconv.FormatUint(rand.Uint64(), 36)
 	cur, leased, done := c.claim(ctx, key, token, recheck)
 	if done {
 		c.keepNear(key, cur.e, c.opts.Now())
 		return fill{e: cur.e, source: SourceCache, stored: true}, nil
 	}
-	data, ttl, err := c.fetch(ctx, load, p.TTL)
+	data, ttl, tags, err := c.fetch(ctx, load, p.TTL)
 	if err != nil {
 		if leased {
 			c.release(ctx, key, token)
@@ -468,9 +549,9 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		}
 		return fill{}, err
 	}
-	e := newEntry(kindData, data, c.opts.Now(), ttl, c.opts.Stale)
-	if ttl <= 0 || len(data) > c.opts.MaxEntryBytes {
-		if ttl > 0 {
+	e := newEntry(kindData, data, tags, c.opts.Now(), ttl, c.opts.Stale)
+	if ttl <= 0 || len(data) > c.opts.MaxEntryBytes || !c.tag(ctx, key, e, began) {
+		if ttl > 0 && len(data) > c.opts.MaxEntryBytes {
 			c.m.oversized.Inc()
 		}
 		if leased {
@@ -489,6 +570,31 @@ func (c *Cache) fill(ctx context.Context, key string, p Policy, load Loader, rec
 		c.keepNear(key, e, c.opts.Now())
 	}
 	return fill{e: e, source: SourceOrigin, stored: stored}, nil
+}
+
+// tag adds key to the indexes of e's tags and reports whether e may be
+// stored: no purge of its tags came at or after began, and the store
+// indexed it. An untagged entry needs neither.
+func (c *Cache) tag(ctx context.Context, key string, e entry, began time.Time) bool {
+	if e.tags == "" {
+		return true
+	}
+	tags := splitTags(e.tags)
+	tagKeys := make([]string, len(tags))
+	for i, t := range tags {
+		tagKeys[i] = tagKey(c.opts.Prefix, t)
+	}
+	purged, err := guard(c, "tag", func() (time.Time, error) {
+		return c.store.Tag(ctx, key, tagKeys, e.staleUntil, c.opts.Now())
+	})
+	if err != nil {
+		return false
+	}
+	if !purged.Before(began) {
+		c.m.purgedFills.Inc()
+		return false
+	}
+	return true
 }
 
 // claim reads key and tries for its lease until it holds the lease, finds a
@@ -552,8 +658,9 @@ func (c *Cache) release(ctx context.Context, key, token string) {
 
 // fetch calls the origin under its own timeout and checks that the answer
 // is one JSON value, since it is served without re-encoding. It returns the
-// answer's freshness: ttl, or less if the origin limited it.
-func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]byte, time.Duration, error) {
+// answer's freshness (ttl, or less if the origin limited it) and its tags,
+// bounded and joined.
+func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]byte, time.Duration, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OriginTimeout)
 	defer cancel()
 	c.m.originFetches.Inc()
@@ -574,13 +681,21 @@ func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) ([]by
 		} else if got.MaxAge > 0 {
 			ttl = min(ttl, got.MaxAge)
 		}
-		return got.Data, ttl, nil
+		tags, dropped := boundTags(got.Tags)
+		if dropped > 0 {
+			c.m.tagsDropped.Add(float64(dropped))
+			c.tagsDropped.Do(func() {
+				c.opts.Logger.Warn("origin answer carried tags past the bounds; dropped (logged once, counted in gqlcache_cache_tags_dropped_total)",
+					"max_tags", MaxTags, "max_tag_bytes", MaxTagBytes, "dropped", dropped)
+			})
+		}
+		return got.Data, ttl, tags, nil
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		c.m.originErrors.WithLabelValues("timeout").Inc()
-		return nil, 0, fmt.Errorf("%w: %w", ErrOriginTimeout, err)
+		return nil, 0, "", fmt.Errorf("%w: %w", ErrOriginTimeout, err)
 	default:
 		c.m.originErrors.WithLabelValues("error").Inc()
-		return nil, 0, fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
+		return nil, 0, "", fmt.Errorf("%w: %w", ErrOriginUnavailable, err)
 	}
 }
 
@@ -599,12 +714,12 @@ func safeLoad(ctx context.Context, load Loader) (got Fetched, err error) {
 // caller to key it by, or a field whose policy forbids storing.
 func (c *Cache) uncached(ctx context.Context, load Loader) (Result, error) {
 	c.m.uncached.Inc()
-	data, _, err := c.fetch(ctx, load, 0)
+	data, _, tags, err := c.fetch(ctx, load, 0)
 	if err != nil {
 		return Result{}, err
 	}
 	now := c.opts.Now().Truncate(time.Millisecond)
-	return Result{Data: data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin}, nil
+	return Result{Data: data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin, TagList: tags}, nil
 }
 
 func (c *Cache) result(e entry, src Source, stale bool) Result {
@@ -617,6 +732,7 @@ func (c *Cache) result(e entry, src Source, stale bool) Result {
 		Stale:      stale,
 		Stored:     true,
 		ID:         e.nonce,
+		TagList:    e.tags,
 	}
 }
 

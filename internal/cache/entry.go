@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// An entry is what one key holds: the origin's data with the instants that
-// decide its freshness, or a tombstone left by an invalidation.
+// An entry is what one key holds: the origin's data and tags with the
+// instants that decide its freshness, or a tombstone left by an
+// invalidation.
 //
 // Layout, big-endian:
 //
@@ -20,23 +21,28 @@ import (
 //	12 cachedAt          8 bytes (Unix milliseconds)
 //	20 freshUntil        8 bytes
 //	28 staleUntil        8 bytes
-//	36 CRC-32C of data   4 bytes
-//	40 data              the origin's JSON, unchanged
+//	36 CRC-32C of the rest 4 bytes
+//	40 tags length       2 bytes
+//	42 tags              the entry's tags joined by ',' (see Tags)
+//	.. data              the origin's JSON, unchanged
 //
 // The first stampLen bytes identify one write: a conditional write compares
-// them to decide whether the key still holds what the writer saw.
+// them to decide whether the key still holds what the writer saw. A soft
+// purge rewrites the nonce and freshUntil in place (see softened), which is
+// why the checksum leaves the header out.
 type entry struct {
 	kind       byte
 	nonce      uint64
 	cachedAt   time.Time
 	freshUntil time.Time
 	staleUntil time.Time
+	tags       string // joined by ','; "" for none
 	data       []byte
 }
 
 const (
-	formatVersion = 1
-	headerLen     = 40
+	formatVersion = 2
+	headerLen     = 42
 	stampLen      = 12
 
 	kindData      byte = 'd'
@@ -48,7 +54,7 @@ var (
 	crcTable   = crc32.MakeTable(crc32.Castagnoli)
 )
 
-func newEntry(kind byte, data []byte, cachedAt time.Time, ttl, stale time.Duration) entry {
+func newEntry(kind byte, data []byte, tags string, cachedAt time.Time, ttl, stale time.Duration) entry {
 	cachedAt = cachedAt.Truncate(time.Millisecond)
 	fresh := cachedAt.Add(ttl)
 	return entry{
@@ -57,19 +63,22 @@ func newEntry(kind byte, data []byte, cachedAt time.Time, ttl, stale time.Durati
 		cachedAt:   cachedAt,
 		freshUntil: fresh,
 		staleUntil: fresh.Add(stale),
+		tags:       tags,
 		data:       data,
 	}
 }
 
 func (e entry) encode() []byte {
-	b := make([]byte, headerLen+len(e.data))
+	b := make([]byte, headerLen+len(e.tags)+len(e.data))
 	b[0], b[1], b[2], b[3] = 'g', 'q', formatVersion, e.kind
 	binary.BigEndian.PutUint64(b[4:], e.nonce)
 	binary.BigEndian.PutUint64(b[12:], uint64(e.cachedAt.UnixMilli()))
 	binary.BigEndian.PutUint64(b[20:], uint64(e.freshUntil.UnixMilli()))
 	binary.BigEndian.PutUint64(b[28:], uint64(e.staleUntil.UnixMilli()))
-	binary.BigEndian.PutUint32(b[36:], crc32.Checksum(e.data, crcTable))
-	copy(b[headerLen:], e.data)
+	binary.BigEndian.PutUint16(b[40:], uint16(len(e.tags)))
+	copy(b[headerLen:], e.tags)
+	copy(b[headerLen+len(e.tags):], e.data)
+	binary.BigEndian.PutUint32(b[36:], crc32.Checksum(b[40:], crcTable))
 	return b
 }
 
@@ -80,22 +89,48 @@ func decodeEntry(b []byte) (entry, error) {
 	if len(b) < headerLen || b[0] != 'g' || b[1] != 'q' || b[2] != formatVersion {
 		return entry{}, errCorrupt
 	}
+	n := int(binary.BigEndian.Uint16(b[40:]))
+	if len(b) < headerLen+n || crc32.Checksum(b[40:], crcTable) != binary.BigEndian.Uint32(b[36:]) {
+		return entry{}, errCorrupt
+	}
 	e := entry{
 		kind:       b[3],
 		nonce:      binary.BigEndian.Uint64(b[4:]),
 		cachedAt:   time.UnixMilli(int64(binary.BigEndian.Uint64(b[12:]))),
 		freshUntil: time.UnixMilli(int64(binary.BigEndian.Uint64(b[20:]))),
 		staleUntil: time.UnixMilli(int64(binary.BigEndian.Uint64(b[28:]))),
-		data:       b[headerLen:],
+		data:       b[headerLen+n:],
+	}
+	if n > 0 {
+		e.tags = string(b[headerLen : headerLen+n])
 	}
 	switch {
 	case e.kind != kindData && e.kind != kindTombstone,
 		e.kind == kindData && len(e.data) == 0,
 		e.freshUntil.Before(e.cachedAt), e.staleUntil.Before(e.freshUntil),
-		crc32.Checksum(e.data, crcTable) != binary.BigEndian.Uint32(b[36:]):
+		!validTagList(e.tags):
 		return entry{}, errCorrupt
 	}
 	return e, nil
+}
+
+// softened returns a copy of the stored value v whose freshness ends at now,
+// under a new nonce, if v is a data entry still fresh at now whose stale
+// window outlasts now; otherwise ok is false and v is left as it is. The
+// Redis store does the same in Lua (softenScript).
+func softened(v []byte, nonce uint64, now time.Time) (_ []byte, ok bool) {
+	if len(v) < headerLen || v[0] != 'g' || v[1] != 'q' || v[2] != formatVersion || v[3] != kindData {
+		return v, false
+	}
+	at := uint64(now.UnixMilli())
+	if binary.BigEndian.Uint64(v[20:]) <= at || binary.BigEndian.Uint64(v[28:]) <= at {
+		return v, false
+	}
+	out := make([]byte, len(v))
+	copy(out, v)
+	binary.BigEndian.PutUint64(out[4:], nonce)
+	binary.BigEndian.PutUint64(out[20:], max(at, binary.BigEndian.Uint64(v[12:])))
+	return out, true
 }
 
 // stampOf returns the part of a stored value that a conditional write

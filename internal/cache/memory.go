@@ -14,8 +14,9 @@ import (
 // MemoryStore is the embedded, in-process Store: bounded in bytes and
 // honouring each entry's ttl.
 type MemoryStore struct {
-	c   *otter.Cache[string, memoryValue]
-	max int64
+	c    *otter.Cache[string, memoryValue]
+	max  int64
+	tags *memTags
 }
 
 // memoryOverhead approximates what otter and the Go runtime spend on one
@@ -49,7 +50,7 @@ func NewMemoryStore(maxBytes int64) (*MemoryStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memory store: %w", err)
 	}
-	return &MemoryStore{c: c, max: maxBytes}, nil
+	return &MemoryStore{c: c, max: maxBytes, tags: newMemTags(maxBytes)}, nil
 }
 
 // Get implements Store.

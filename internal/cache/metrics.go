@@ -5,12 +5,12 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the cache's Prometheus collectors. Names follow Prometheus
 // conventions: a namespace, units in the name, _total on counters.
 type metrics struct {
-	hits, nearHits, nearDrops, misses, staleServed, coalesced, leaseWaits, corrupt, uncached, oversized prometheus.Counter
-	originFetches                                                                                       prometheus.Counter
-	originErrors                                                                                        *prometheus.CounterVec
-	originSeconds                                                                                       prometheus.Histogram
-	storeErrors                                                                                         *prometheus.CounterVec
-	breakerOpen                                                                                         prometheus.Gauge
+	hits, nearHits, nearDrops, misses, staleServed, coalesced, leaseWaits, corrupt, uncached, oversized, tagsDropped, purgedFills prometheus.Counter
+	originFetches                                                                                                                 prometheus.Counter
+	originErrors                                                                                                                  *prometheus.CounterVec
+	originSeconds                                                                                                                 prometheus.Histogram
+	storeErrors                                                                                                                   *prometheus.CounterVec
+	breakerOpen                                                                                                                   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,6 +29,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		corrupt:       counter("cache_corrupt_entries_total", "Stored values that did not decode and were treated as misses."),
 		uncached:      counter("cache_uncached_total", "Answers fetched but never stored (private fields without a caller)."),
 		oversized:     counter("cache_oversized_total", "Origin answers larger than the entry size limit: served, not stored."),
+		tagsDropped:   counter("cache_tags_dropped_total", "Tags an origin returned past the bounds (too many, too long or not printable ASCII): dropped from the entry."),
+		purgedFills:   counter("cache_purged_fills_total", "Fills not stored because one of their tags was purged after they began."),
 		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
 		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout or error).",
@@ -45,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
+		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized, m.tagsDropped, m.purgedFills,
 			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.breakerOpen)
 	}
 	return m
