@@ -590,7 +590,9 @@ func (c *Cache) tag(ctx context.Context, key string, e entry, began time.Time) b
 	if err != nil {
 		return false
 	}
-	if !purged.Before(began) {
+	// Marks are kept to the millisecond: one in the fill's own millisecond
+	// may have come before it.
+	if !purged.IsZero() && purged.UnixMilli() >= began.UnixMilli() {
 		c.m.purgedFills.Inc()
 		return false
 	}
