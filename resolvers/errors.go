@@ -17,6 +17,7 @@ const (
 	CodeForbidden         = "FORBIDDEN"
 	CodeStoreUnavailable  = "STORE_UNAVAILABLE"
 	CodeInternal          = "INTERNAL_SERVER_ERROR"
+	CodeBadUserInput      = "BAD_USER_INPUT"
 )
 
 // PresentError turns a resolver's error into what the client sees: a clear
@@ -32,6 +33,8 @@ func PresentError(ctx context.Context, err error) *gqlerror.Error {
 		gerr = coded(CodeOriginUnavailable, "the origin is unavailable")
 	case errors.Is(err, cache.ErrStoreUnavailable):
 		gerr = coded(CodeStoreUnavailable, "the cache store is unavailable; nothing was changed")
+	case errors.Is(err, cache.ErrInvalidTag):
+		gerr = coded(CodeBadUserInput, err.Error())
 	case errors.As(err, &gerr):
 		return graphql.DefaultErrorPresenter(ctx, err)
 	default:
