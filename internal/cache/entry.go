@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 )
 
 // An entry is what one key holds: the origin's data and tags with the
@@ -82,7 +83,8 @@ func (e entry) encode() []byte {
 	return b
 }
 
-// decodeEntry parses b without copying its data. Anything that is not an
+// decodeEntry parses b without copying its data or tags: b must not change
+// while the entry is in use. Anything that is not an
 // entry this version wrote, intact, is errCorrupt: a foreign or damaged value
 // must read as a miss, never as an answer.
 func decodeEntry(b []byte) (entry, error) {
@@ -102,7 +104,10 @@ func decodeEntry(b []byte) (entry, error) {
 		data:       b[headerLen+n:],
 	}
 	if n > 0 {
-		e.tags = string(b[headerLen : headerLen+n])
+		// Shared with b, as data is, rather than copied: a hit must cost
+		// tagged entries no more than untagged ones, and no store changes
+		// a value once written (softened copies).
+		e.tags = unsafe.String(&b[headerLen], n)
 	}
 	switch {
 	case e.kind != kindData && e.kind != kindTombstone,
