@@ -590,9 +590,9 @@ func (c *Cache) tag(ctx context.Context, key string, e entry, began time.Time) b
 	if err != nil {
 		return false
 	}
-	// Marks are kept to the millisecond: one in the fill's own millisecond
+	// Marks are kept to the microsecond: one in the fill's own microsecond
 	// may have come before it.
-	if !purged.IsZero() && purged.UnixMilli() >= began.UnixMilli() {
+	if !purged.IsZero() && purged.UnixMicro() >= began.UnixMicro() {
 		c.m.purgedFills.Inc()
 		return false
 	}

@@ -312,7 +312,7 @@ func (r *RedisStore) Describe() string { return fmt.Sprintf("redis (%s)", r.desc
 // its entry's end ARGV[2] (Unix ms), after dropping members that ended
 // before ARGV[3] (now), so an index never outgrows its live entries; it
 // stretches the index's expiry to its longest member and returns the tag's
-// purge mark KEYS[2] (Unix ms), or false.
+// purge mark KEYS[2] (Unix µs), or false.
 var tagScript = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
@@ -322,13 +322,14 @@ if redis.call('PTTL', KEYS[1]) < life then
 end
 return redis.call('GET', KEYS[2])`)
 
-// purgeScript sets the purge mark KEYS[2] to ARGV[1] (Unix ms) for ARGV[2]
-// ms and returns the members of the index KEYS[1] whose entries live past
-// it. The members stay: should the caller fail before reaching them, a
+// purgeScript sets the purge mark KEYS[2] to ARGV[1] (Unix µs: a fill
+// begun in the same millisecond, after the purge, need not be refused) for
+// ARGV[2] ms and returns the members of the index KEYS[1] whose entries
+// live past ARGV[3] (the same instant in Unix ms). The members stay: should the caller fail before reaching them, a
 // repeated purge finds them again.
 var purgeScript = redis.NewScript(`
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
 return redis.call('ZRANGE', KEYS[1], 0, -1)`)
 
 // softenScript is softened in Lua: when KEYS[1] holds a data entry of this
@@ -424,14 +425,14 @@ func (r *RedisStore) Tag(ctx context.Context, key string, tagKeys []string, unti
 	}
 	var latest time.Time
 	for _, c := range cmds {
-		ms, err := c.Int64()
+		us, err := c.Int64()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
 		if err != nil {
 			return time.Time{}, err
 		}
-		if at := time.UnixMilli(ms); at.After(latest) {
+		if at := time.UnixMicro(us); at.After(latest) {
 			latest = at
 		}
 	}
@@ -441,7 +442,7 @@ func (r *RedisStore) Tag(ctx context.Context, key string, tagKeys []string, unti
 // Purge implements Store.
 func (r *RedisStore) Purge(ctx context.Context, tagKeys []string, at time.Time, life time.Duration) ([]string, error) {
 	cmds, err := r.evalAll(ctx, purgeScript, tagPairs(tagKeys), func(int) []any {
-		return []any{at.UnixMilli(), life.Milliseconds()}
+		return []any{at.UnixMicro(), life.Milliseconds(), at.UnixMilli()}
 	})
 	if err != nil {
 		return nil, err
