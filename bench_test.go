@@ -57,41 +57,49 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(int)             {}
 
+// benchQueries are a tagged entry (the generator tags "weather:paris"
+// "weather") and an untagged one, so their hits compare side by side.
+var benchQueries = map[string]string{"tagged": "weather:paris", "untagged": "weather-paris"}
+
 func BenchmarkGraphQLHit(b *testing.B) {
-	const body = `{"query":"{ data(query: \"weather:paris\") { source data cachedAt expiresInSeconds stale } }"}`
 	for name, env := range benchStores(b) {
-		b.Run(name, func(b *testing.B) {
-			h := benchApp(b, env)
-			newReq := func() *http.Request {
-				r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
-				r.Header.Set("Content-Type", "application/json")
-				return r
-			}
-			serveOnce(b, h, newReq, "source")
-			serveOnce(b, h, newReq, "CACHE")
-			w := &discard{h: http.Header{}}
-			b.ReportAllocs()
-			for b.Loop() {
-				clear(w.h)
-				h.ServeHTTP(w, newReq())
-			}
-		})
+		for kind, query := range benchQueries {
+			b.Run(name+"/"+kind, func(b *testing.B) {
+				body := `{"query":"{ data(query: \"` + query + `\") { source data cachedAt expiresInSeconds stale tags } }"}`
+				h := benchApp(b, env)
+				newReq := func() *http.Request {
+					r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+					r.Header.Set("Content-Type", "application/json")
+					return r
+				}
+				serveOnce(b, h, newReq, "source")
+				serveOnce(b, h, newReq, "CACHE")
+				w := &discard{h: http.Header{}}
+				b.ReportAllocs()
+				for b.Loop() {
+					clear(w.h)
+					h.ServeHTTP(w, newReq())
+				}
+			})
+		}
 	}
 }
 
 func BenchmarkRESTHit(b *testing.B) {
 	for name, env := range benchStores(b) {
-		b.Run(name, func(b *testing.B) {
-			h := benchApp(b, env)
-			newReq := func() *http.Request { return httptest.NewRequest(http.MethodGet, "/data?query=weather:paris", nil) }
-			serveOnce(b, h, newReq, "source")
-			serveOnce(b, h, newReq, `"cache"`)
-			w := &discard{h: http.Header{}}
-			b.ReportAllocs()
-			for b.Loop() {
-				clear(w.h)
-				h.ServeHTTP(w, newReq())
-			}
-		})
+		for kind, query := range benchQueries {
+			b.Run(name+"/"+kind, func(b *testing.B) {
+				h := benchApp(b, env)
+				newReq := func() *http.Request { return httptest.NewRequest(http.MethodGet, "/data?query="+query, nil) }
+				serveOnce(b, h, newReq, "source")
+				serveOnce(b, h, newReq, `"cache"`)
+				w := &discard{h: http.Header{}}
+				b.ReportAllocs()
+				for b.Loop() {
+					clear(w.h)
+					h.ServeHTTP(w, newReq())
+				}
+			})
+		}
 	}
 }

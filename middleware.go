@@ -33,7 +33,7 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders: []string{"Content-Type", "Authorization", "Apollo-Require-Preflight",
 			"X-Apollo-Operation-Name", "Cache-Control", "Pragma", "X-Request-Id"},
-		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "X-Request-Id", "Retry-After"},
+		ExposedHeaders: []string{"Cache-Status", "Age", "ETag", "Cache-Tag", "X-Request-Id", "Retry-After"},
 		MaxAge:         600,
 	}).Handler(next)
 }

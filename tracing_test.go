@@ -65,7 +65,7 @@ func TestTracingSpans(t *testing.T) {
 		case s.InstrumentationScope().Name == "github.com/redis/go-redis/extra/redisotel":
 			redisCommands++
 			for _, kv := range s.Attributes() {
-				if strings.Contains(kv.Value.String(), "traced") || strings.Contains(kv.Value.String(), cfg.prefix+":v1:{") {
+				if strings.Contains(kv.Value.String(), "traced") || strings.Contains(kv.Value.String(), cfg.prefix+":v2:{") {
 					t.Errorf("redis span %s carries %s=%s; want no keys or arguments in traces", s.Name(), kv.Key, kv.Value.String())
 				}
 			}

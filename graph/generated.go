@@ -44,10 +44,12 @@ type ComplexityRoot struct {
 		ExpiresInSeconds func(childComplexity int) int
 		Source           func(childComplexity int) int
 		Stale            func(childComplexity int) int
+		Tags             func(childComplexity int) int
 	}
 
 	Mutation struct {
-		Invalidate func(childComplexity int, query string) int
+		Invalidate     func(childComplexity int, query string) int
+		InvalidateTags func(childComplexity int, tags []string, soft *bool) int
 	}
 
 	Query struct {
@@ -61,6 +63,7 @@ type ComplexityRoot struct {
 
 type MutationResolver interface {
 	Invalidate(ctx context.Context, query string) (bool, error)
+	InvalidateTags(ctx context.Context, tags []string, soft *bool) (bool, error)
 }
 type QueryResolver interface {
 	Data(ctx context.Context, query string) (*model.DataPayload, error)
@@ -114,6 +117,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataPayload.Stale(childComplexity), true
+	case "DataPayload.tags":
+		if e.ComplexityRoot.DataPayload.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataPayload.Tags(childComplexity), true
 
 	case "Mutation.invalidate":
 		if e.ComplexityRoot.Mutation.Invalidate == nil {
@@ -126,6 +135,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Invalidate(childComplexity, args["query"].(string)), true
+	case "Mutation.invalidateTags":
+		if e.ComplexityRoot.Mutation.InvalidateTags == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_invalidateTags_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InvalidateTags(childComplexity, args["tags"].([]string), args["soft"].(*bool)), true
 
 	case "Query.data":
 		if e.ComplexityRoot.Query.Data == nil {
@@ -268,6 +288,8 @@ type DataPayload {
   expiresInSeconds: Int!
   "True when the answer is served past its freshness, while a refresh runs or because the origin failed."
   stale: Boolean!
+  "What the answer was made from, as the origin named it: invalidateTags purges every answer carrying one of them. Empty when the origin gave none."
+  tags: [String!]!
 }
 
 type Query {
@@ -287,6 +309,18 @@ type Mutation {
   invalidate(
     "The query whose answer to remove."
     query: String!
+  ): Boolean!
+  """
+  Purges every cached answer carrying any of tags, on every replica. Hard (the default): they become misses.
+  Soft: they are served stale (stale: true) while one refresh each runs, within the service's CACHE_STALE window;
+  with no stale window a soft purge is hard. Needs the admin bearer token in the Authorization header.
+  True once the purge is done; fails with STORE_UNAVAILABLE when the store cannot be reached.
+  """
+  invalidateTags(
+    "1 to 64 tags, each 1 to 128 bytes of printable ASCII without spaces or commas."
+    tags: [String!]!
+    "Mark stale instead of removing."
+    soft: Boolean = false
   ): Boolean!
 }
 `, BuiltIn: false},
@@ -309,6 +343,8 @@ func (ec *executionContext) childFields_DataPayload(ctx context.Context, field g
 		return ec.fieldContext_DataPayload_expiresInSeconds(ctx, field)
 	case "stale":
 		return ec.fieldContext_DataPayload_stale(ctx, field)
+	case "tags":
+		return ec.fieldContext_DataPayload_tags(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataPayload", field.Name)
 }
@@ -428,6 +464,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_invalidateTags_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tags",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tags"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "soft",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["soft"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_invalidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -660,6 +718,29 @@ func (ec *executionContext) fieldContext_DataPayload_stale(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DataPayload", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _DataPayload_tags(ctx context.Context, field graphql.CollectedField, obj *model.DataPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataPayload_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataPayload_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mutation_invalidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -698,6 +779,50 @@ func (ec *executionContext) fieldContext_Mutation_invalidate(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_invalidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_invalidateTags(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_invalidateTags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InvalidateTags(ctx, fc.Args["tags"].([]string), fc.Args["soft"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_invalidateTags(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_invalidateTags_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1941,6 +2066,11 @@ func (ec *executionContext) _DataPayload(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "tags":
+			out.Values[i] = ec._DataPayload_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1980,6 +2110,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "invalidate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_invalidate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invalidateTags":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_invalidateTags(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -2491,6 +2628,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

@@ -81,5 +81,6 @@ func payload(res cache.Result) *model.DataPayload {
 		CachedAt:         res.CachedAt,
 		ExpiresInSeconds: res.ExpiresIn(),
 		Stale:            res.Stale,
+		Tags:             res.Tags(),
 	}
 }

@@ -22,6 +22,15 @@ func (r *mutationResolver) Invalidate(ctx context.Context, query string) (bool, 
 	return r.d.Cache.Invalidate(ctx, r.dataQuery(query))
 }
 
+// InvalidateTags is the resolver for the invalidateTags field.
+func (r *mutationResolver) InvalidateTags(ctx context.Context, tags []string, soft *bool) (bool, error) {
+	if !r.authorized(ctx) {
+		return false, httpapi.GraphQLError(httpapi.CodeForbidden, "invalidateTags needs the admin bearer token")
+	}
+	_, err := r.d.Cache.InvalidateTags(ctx, tags, soft != nil && *soft)
+	return err == nil, err
+}
+
 // Data is the resolver for the data field.
 func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayload, error) {
 	q := r.query(graphql.GetFieldContext(ctx))

@@ -24,6 +24,8 @@ type DataPayload struct {
 	ExpiresInSeconds int `json:"expiresInSeconds"`
 	// True when the answer is served past its freshness, while a refresh runs or because the origin failed.
 	Stale bool `json:"stale"`
+	// What the answer was made from, as the origin named it: invalidateTags purges every answer carrying one of them. Empty when the origin gave none.
+	Tags []string `json:"tags"`
 }
 
 type Mutation struct {

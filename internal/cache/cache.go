@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,10 @@ type Fetched struct {
 	// 410): Data is ignored, and Get returns ErrOriginNotFound, from a
 	// negative entry kept for at most Options.NegativeTTL.
 	NotFound bool
+	// Tags name what the answer was made from, so that InvalidateTags can
+	// purge it when any of them changes. At most MaxTags are kept, each a
+	// valid tag (see ValidateTag); the rest are dropped.
+	Tags []string
 }
 
 // Loader fetches fresh data from the origin on a miss.
@@ -102,6 +107,17 @@ type Result struct {
 	Stored     bool   // the answer is in the store (false: fetched for this caller only)
 	Collapsed  bool   // a fill started by another request supplied it
 	ID         uint64 // identifies the stored write; equal IDs mean equal data and CachedAt
+	// TagList is the answer's tags joined by ',' ("" for none), as a
+	// Cache-Tag header carries them.
+	TagList string
+}
+
+// Tags returns the answer's tags, never nil.
+func (r Result) Tags() []string {
+	if r.TagList == "" {
+		return []string{}
+	}
+	return strings.Split(r.TagList, ",")
 }
 
 // ExpiresIn is the whole seconds of freshness left, rounded up, never negative.
@@ -221,6 +237,8 @@ type Cache struct {
 	near       *near // nil: no near cache
 	stopNear   context.CancelFunc
 	shield     *shield
+	// tagsDropped logs the first answer whose tags were cut, once.
+	tagsDropped sync.Once
 }
 
 // New returns a Cache on store.
@@ -434,7 +452,7 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	// The tombstone must outlive any fill already under way: one that waited
 	// out a lease, then spent the whole origin timeout.
 	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
-	tomb := newEntry(kindTombstone, nil, c.opts.Now(), 0, 0)
+	tomb := newEntry(kindTombstone, nil, "", c.opts.Now(), 0, 0)
 	b := c.newBudget()
 	existed, err := guard(ctx, c, &b, "invalidate", func(ctx context.Context) (bool, error) {
 		return c.store.Replace(ctx, key, tomb.encode(), life)
@@ -443,6 +461,73 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 		return false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
 	return existed, nil
+}
+
+// InvalidateTags purges every entry carrying any of tags, on every process
+// sharing the store, and reports how many entries it reached. A hard purge
+// (soft false) turns them into misses. A soft one makes them stale: served
+// with Stale set while one refresh runs, within the stale window; with no
+// stale window it is a hard purge. Either costs the store work in
+// proportion to the entries carrying the tags, never to the others.
+//
+// Race-free, although an entry and its tags' indexes may live in different
+// Cluster slots, where no one script can reach both: a fill (1) indexes its
+// key under its tags, (2) reads their purge marks and gives up storing if
+// one is at or after the instant it began, (3) writes conditionally on the
+// stamp it read. A purge (a) marks the instant, (b) reads the indexes and
+// rewrites every live member, which changes its stamp. A fill whose (2)
+// follows (a) sees the mark; one whose (2) precedes (a) was indexed before
+// (b), so the purge rewrites its key after the fill's write, or before it,
+// and then the write fails its stamp. The mark outlives every fill that can
+// have begun before it. Instants come from each process's clock, as
+// freshness figures do.
+// purgeBudget bounds the store work of one purge by tag.
+const purgeBudget = 10 * time.Second
+
+func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (int, error) {
+	if len(tags) == 0 || len(tags) > MaxPurgeTags {
+		return 0, fmt.Errorf("%w: give 1 to %d tags", ErrInvalidTag, MaxPurgeTags)
+	}
+	tagKeys := make([]string, len(tags))
+	for i, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return 0, err
+		}
+		tagKeys[i] = tagKey(c.opts.Prefix, t)
+	}
+	now := c.opts.Now()
+	life := c.opts.LeaseTTL + c.opts.OriginTimeout + time.Second
+	// A purge's work grows with the entries carrying its tags (10,000 take
+	// a few hundred milliseconds), so it has a budget of its own, not a
+	// read's.
+	b := budget{left: max(c.opts.StoreBudget, purgeBudget)}
+	keys, err := guard(ctx, c, &b, "purge", func(ctx context.Context) ([]string, error) {
+		return c.store.Purge(ctx, tagKeys, now, life)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	for _, k := range keys {
+		// Requests after the purge must not join a fill from before it.
+		c.flights.Forget(k)
+		c.flights.Forget(k + revalidateFlight)
+	}
+	n, err := guard(ctx, c, &b, "purge", func(ctx context.Context) (int, error) {
+		if soft && c.opts.Stale > 0 {
+			return c.store.Soften(ctx, keys, rand.Uint64(), now)
+		}
+		tomb := newEntry(kindTombstone, nil, "", now, 0, 0)
+		return c.store.ReplaceAll(ctx, keys, tomb.encode(), life)
+	})
+	if c.near != nil {
+		for _, k := range keys {
+			c.near.drop(k)
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	return n, nil
 }
 
 func (c *Cache) key(q Query, caller string) (string, error) {
@@ -537,6 +622,9 @@ func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, 
 // fetching instead of fetching too. It then calls the origin and stores the
 // answer unless the key changed since it was read.
 func (c *Cache) fill(ctx context.Context, b budget, key string, p Policy, load Loader, recheck bool) (fill, error) {
+	// A purge of one of the answer's tags at or after this instant may have
+	// missed the answer, so it must not be stored (see InvalidateTags).
+	began := c.opts.Now()
 	token := c.owner + "." + strconv.FormatUint(rand.Uint64(), 36)
 	cur, leased, done := c.claim(ctx, &b, key, token, recheck)
 	if done {
@@ -553,14 +641,15 @@ func (c *Cache) fill(ctx context.Context, b budget, key string, p Policy, load L
 		}
 		return fill{}, err
 	}
-	e := newEntry(kindData, got.Data, c.opts.Now(), ttl, c.opts.Stale)
+	e := newEntry(kindData, got.Data, c.tags(got), c.opts.Now(), ttl, c.opts.Stale)
 	if got.NotFound {
 		// Not found is an answer, but a short-lived one, never served stale.
+		// It keeps its tags, so a purge of them drops it too.
 		ttl = min(ttl, c.opts.NegativeTTL)
-		e = newEntry(kindNotFound, nil, c.opts.Now(), ttl, 0)
+		e = newEntry(kindNotFound, nil, e.tags, c.opts.Now(), ttl, 0)
 	}
-	if ttl <= 0 || len(e.data) > c.opts.MaxEntryBytes {
-		if ttl > 0 {
+	if ttl <= 0 || len(e.data) > c.opts.MaxEntryBytes || !c.tag(ctx, &b, key, e, began) {
+		if ttl > 0 && len(e.data) > c.opts.MaxEntryBytes {
 			c.m.oversized.Inc()
 		}
 		if leased {
@@ -579,6 +668,33 @@ func (c *Cache) fill(ctx context.Context, b budget, key string, p Policy, load L
 		c.keepNear(key, e, c.opts.Now())
 	}
 	return fill{e: e, source: SourceOrigin, stored: stored}, nil
+}
+
+// tag adds key to the indexes of e's tags and reports whether e may be
+// stored: no purge of its tags came at or after began, and the store
+// indexed it. An untagged entry needs neither.
+func (c *Cache) tag(ctx context.Context, b *budget, key string, e entry, began time.Time) bool {
+	if e.tags == "" {
+		return true
+	}
+	tags := splitTags(e.tags)
+	tagKeys := make([]string, len(tags))
+	for i, t := range tags {
+		tagKeys[i] = tagKey(c.opts.Prefix, t)
+	}
+	purged, err := guard(ctx, c, b, "tag", func(ctx context.Context) (time.Time, error) {
+		return c.store.Tag(ctx, key, tagKeys, e.staleUntil, c.opts.Now())
+	})
+	if err != nil {
+		return false
+	}
+	// Marks are kept to the microsecond: one in the fill's own microsecond
+	// may have come before it.
+	if !purged.IsZero() && purged.UnixMicro() >= began.UnixMicro() {
+		c.m.purgedFills.Inc()
+		return false
+	}
+	return true
 }
 
 // claim reads key and tries for its lease until it holds the lease, finds a
@@ -708,7 +824,22 @@ func (c *Cache) uncached(ctx context.Context, load Loader) (Result, error) {
 		return Result{}, ErrOriginNotFound
 	}
 	now := c.opts.Now().Truncate(time.Millisecond)
-	return Result{Data: got.Data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin}, nil
+	return Result{Data: got.Data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin, TagList: c.tags(got)}, nil
+}
+
+// tags bounds and joins an answer's tags. What is past the bounds is
+// dropped, counted and logged once: tags are hints for purging, never a
+// reason to fail an answer.
+func (c *Cache) tags(got Fetched) string {
+	tags, dropped := boundTags(got.Tags)
+	if dropped > 0 {
+		c.m.tagsDropped.Add(float64(dropped))
+		c.tagsDropped.Do(func() {
+			c.opts.Logger.Warn("origin answer carried tags past the bounds; dropped (logged once, counted in gqlcache_cache_tags_dropped_total)",
+				"max_tags", MaxTags, "max_tag_bytes", MaxTagBytes, "dropped", dropped)
+		})
+	}
+	return tags
 }
 
 // answer is what Get returns for an entry: its Result, or the origin's
@@ -731,6 +862,7 @@ func (c *Cache) result(e entry, src Source, stale bool) Result {
 		Stale:      stale,
 		Stored:     true,
 		ID:         e.nonce,
+		TagList:    e.tags,
 	}
 }
 

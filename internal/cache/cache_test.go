@@ -36,6 +36,8 @@ type origin struct {
 	// of each call first.
 	gate    chan struct{}
 	entered chan struct{}
+	// tags are returned with every answer.
+	tags []string
 }
 
 func (o *origin) load(ctx context.Context) (cache.Fetched, error) {
@@ -56,7 +58,7 @@ func (o *origin) load(ctx context.Context) (cache.Fetched, error) {
 	if o.fail.Load() {
 		return cache.Fetched{}, errors.New("origin down at 10.0.0.7:5432")
 	}
-	return cache.Fetched{Data: fmt.Appendf(nil, `{"answer":%d}`, n)}, nil
+	return cache.Fetched{Data: fmt.Appendf(nil, `{"answer":%d}`, n), Tags: o.tags}, nil
 }
 
 var dataQuery = cache.Query{Field: "Query.data", Args: map[string]any{"query": "weather:paris"}, Policy: cache.Policy{TTL: time.Minute}}

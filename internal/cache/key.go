@@ -15,7 +15,7 @@ import (
 
 // keyVersion names the stored entry format. It changes whenever that format
 // does, so that a new release never reads what an old one wrote.
-const keyVersion = "v1"
+const keyVersion = "v2"
 
 // MaxPrefixLen bounds the configurable key prefix, so that every key stays
 // short whatever a deployment chooses.
@@ -35,7 +35,7 @@ func ValidatePrefix(p string) error {
 	return nil
 }
 
-// deriveKey returns "<prefix>:v1:{<hex sha256>}" over the canonical form of the
+// deriveKey returns "<prefix>:v2:{<hex sha256>}" over the canonical form of the
 // field coordinate, its coerced arguments and, for private fields, the caller.
 //
 // The hash is a Redis Cluster hash tag, so the entry and the keys that go

@@ -60,8 +60,8 @@ func TestDeriveKeyShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(k, "deploy-a:v1:{") || !strings.HasSuffix(k, "}") || len(k) != len("deploy-a:v1:{}")+64 {
-		t.Errorf("got key %q; want deploy-a:v1:{64 hex digits} whatever the argument's size", k)
+	if !strings.HasPrefix(k, "deploy-a:v2:{") || !strings.HasSuffix(k, "}") || len(k) != len("deploy-a:v2:{}")+64 {
+		t.Errorf("got key %q; want deploy-a:v2:{64 hex digits} whatever the argument's size", k)
 	}
 }
 
@@ -100,8 +100,8 @@ func FuzzDeriveKey(f *testing.F) {
 		if (a == b) != (ka == kb) {
 			t.Errorf("queries %q and %q: keys %s and %s; want equal keys exactly for equal queries", a, b, ka, kb)
 		}
-		if len(ka) != len("p:v1:{}")+64 {
-			t.Errorf("key %q has length %d; want %d", ka, len(ka), len("p:v1:{}")+64)
+		if len(ka) != len("p:v2:{}")+64 {
+			t.Errorf("key %q has length %d; want %d", ka, len(ka), len("p:v2:{}")+64)
 		}
 	})
 }

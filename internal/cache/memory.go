@@ -16,8 +16,9 @@ import (
 // MemoryStore is the embedded, in-process Store: bounded in bytes and
 // honouring each entry's ttl.
 type MemoryStore struct {
-	c   *otter.Cache[string, memoryValue]
-	max int64
+	c    *otter.Cache[string, memoryValue]
+	max  int64
+	tags *memTags
 }
 
 type memoryValue struct {
@@ -84,7 +85,7 @@ func NewMemoryStore(maxBytes int64) (*MemoryStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memory store: %w", err)
 	}
-	return &MemoryStore{c: c, max: maxBytes}, nil
+	return &MemoryStore{c: c, max: maxBytes, tags: newMemTags(maxBytes)}, nil
 }
 
 // Get implements Store.

@@ -93,7 +93,7 @@ func TestNearCacheWeighsWhatAnEntryCosts(t *testing.T) {
 			defer n.close()
 			now := time.Now()
 			for i := 0; i < 4*bound/int(entryCost(75, headerLen+size, 160)); i++ {
-				e, err := decodeEntry(newEntry(kindData, make([]byte, size), now, time.Hour, 0).encode())
+				e, err := decodeEntry(newEntry(kindData, make([]byte, size), "", now, time.Hour, 0).encode())
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -18,6 +18,9 @@ type metrics struct {
 	notFound                          prometheus.Counter
 	originInflight, originBreakerOpen prometheus.Gauge
 	originRefusals                    *prometheus.CounterVec
+
+	// Tags.
+	tagsDropped, purgedFills prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,6 +40,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		uncached:      counter("cache_uncached_total", "Answers fetched but never stored (private fields without a caller)."),
 		oversized:     counter("cache_oversized_total", "Origin answers larger than the entry size limit: served, not stored."),
 		notFound:      counter("cache_not_found_total", "Not-found answers served, from a negative entry or from the origin."),
+		tagsDropped:   counter("cache_tags_dropped_total", "Tags an origin returned past the bounds (too many, too long or not printable ASCII): dropped from the entry."),
+		purgedFills:   counter("cache_purged_fills_total", "Fills not stored because one of their tags was purged after they began."),
 		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
 		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout, retry_after: the origin asked for a pause, or error).",
@@ -70,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
 			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.storeSeconds, m.storeSlow, m.breakerOpen,
-			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen)
+			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen, m.tagsDropped, m.purgedFills)
 	}
 	return m
 }

@@ -28,8 +28,9 @@ func newNear(ttl time.Duration, maxBytes int64) (*near, error) {
 	c, err := otter.New(&otter.Options[string, nearValue]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher: func(key string, v nearValue) uint32 {
-			// The copy's data is a slice of the whole entry as read, header included.
-			return entryCost(len(key), headerLen+len(v.e.data), unsafe.Sizeof(key)+unsafe.Sizeof(v))
+			// The copy's tags and data are slices of the whole entry as
+			// read, header included.
+			return entryCost(len(key), headerLen+len(v.e.tags)+len(v.e.data), unsafe.Sizeof(key)+unsafe.Sizeof(v))
 		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, nearValue]) time.Duration {
 			return e.Value.hold

@@ -102,7 +102,7 @@ func TestNearCacheHoldsACopyAtMostItsTTL(t *testing.T) {
 	first := mustGet(t, e.c, ctx, dataQuery, o.load)
 	// An edit behind the service's back (no announcement) shows once the
 	// near copy's hold ends, because then Redis is read again.
-	keys := rdb.Keys(ctx, prefix+":v1:{*}").Val() // the test's own prefix
+	keys := rdb.Keys(ctx, prefix+":v2:{*}").Val() // the test's own prefix
 	if len(keys) != 1 {
 		t.Fatalf("keys: %v", keys)
 	}

@@ -222,8 +222,8 @@ local old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
 if old then return 1 end
 return 0`)
 
-// announce publishes, on "<prefix>:v1:changes" for a key
-// "<prefix>:v1:{<hash>}", the nonce of the value just written (its bytes 5
+// announce publishes, on "<prefix>:v2:changes" for a key
+// "<prefix>:v2:{<hash>}", the nonce of the value just written (its bytes 5
 // to 12, see entry) followed by the key, for the near caches of every
 // process sharing this Redis (see Broadcaster). Keys of another shape are
 // not announced. In a Cluster, PUBLISH reaches subscribers on every node.
@@ -322,3 +322,206 @@ func (r *RedisStore) Ping(ctx context.Context) error {
 
 // Describe implements Store.
 func (r *RedisStore) Describe() string { return fmt.Sprintf("redis (%s)", r.desc) }
+
+// tagScript indexes ARGV[1] under the tag whose index is KEYS[1], scored by
+// its entry's end ARGV[2] (Unix ms), after dropping members that ended
+// before ARGV[3] (now), so an index never outgrows its live entries; it
+// stretches the index's expiry to its longest member and returns the tag's
+// purge mark KEYS[2] (Unix µs), or false.
+var tagScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local life = tonumber(ARGV[2]) - tonumber(ARGV[3]) + 1000
+if redis.call('PTTL', KEYS[1]) < life then
+  redis.call('PEXPIRE', KEYS[1], life)
+end
+return redis.call('GET', KEYS[2])`)
+
+// purgeScript sets the purge mark KEYS[2] to ARGV[1] (Unix µs: a fill
+// begun in the same millisecond, after the purge, need not be refused) for
+// ARGV[2] ms and returns the members of the index KEYS[1] whose entries
+// live past ARGV[3] (the same instant in Unix ms). The members stay: should the caller fail before reaching them, a
+// repeated purge finds them again.
+var purgeScript = redis.NewScript(`
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+return redis.call('ZRANGE', KEYS[1], 0, -1)`)
+
+// softenScript is softened in Lua: when KEYS[1] holds a data entry of this
+// format (its first 4 bytes equal ARGV[3]) fresh and within its stale window
+// at ARGV[2] (Unix ms; ARGV[4] the same as 8 big-endian bytes), it rewrites
+// the nonce to ARGV[1] and freshUntil to ARGV[4] (or cachedAt, if later),
+// keeping the key's expiry, and announces the write.
+var softenScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 4) ~= ARGV[3] or string.len(v) < 42 then return 0 end
+local function ms(s)
+  local hi, lo = struct.unpack('>I4I4', s)
+  return hi * 4294967296 + lo
+end
+local at = tonumber(ARGV[2])
+if ms(string.sub(v, 21, 28)) <= at or ms(string.sub(v, 29, 36)) <= at then return 0 end
+local fresh = ARGV[4]
+if ms(string.sub(v, 13, 20)) > at then fresh = string.sub(v, 13, 20) end
+redis.call('SET', KEYS[1], string.sub(v, 1, 4) .. ARGV[1] .. string.sub(v, 13, 20) .. fresh .. string.sub(v, 29), 'KEEPTTL')
+` + strings.ReplaceAll(announce, "string.sub(ARGV[2], 5, 12)", "ARGV[1]") + `
+return 1`)
+
+// pipeBatch bounds the commands one pipeline carries, and with them the
+// memory a purge of many entries holds at once.
+const pipeBatch = 1000
+
+// evalAll runs script once per element of keys (each call's KEYS) with
+// args, pipelined in batches: a Cluster client sends each batch to every
+// node concurrently. A node that lost its scripts (a restart, SCRIPT FLUSH)
+// gets them loaded and the batch again; every script here may run twice.
+func (r *RedisStore) evalAll(ctx context.Context, script *redis.Script, keys [][]string, args func(i int) []any) ([]*redis.Cmd, error) {
+	out := make([]*redis.Cmd, 0, len(keys))
+	for start := 0; start < len(keys); start += pipeBatch {
+		end := min(len(keys), start+pipeBatch)
+		for attempt := 0; ; attempt++ {
+			cmds := make([]*redis.Cmd, 0, end-start)
+			_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i := start; i < end; i++ {
+					cmds = append(cmds, script.EvalSha(ctx, p, keys[i], args(i)...))
+				}
+				return nil
+			})
+			err := firstError(cmds)
+			if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				if err := script.Load(ctx, r.rdb).Err(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cmds...)
+			break
+		}
+	}
+	return out, nil
+}
+
+// firstError is the first failure among cmds, a NOSCRIPT before any other;
+// a nil reply (redis.Nil) is an answer, not a failure.
+func firstError(cmds []*redis.Cmd) error {
+	var first error
+	for _, c := range cmds {
+		err := c.Err()
+		switch {
+		case err == nil || errors.Is(err, redis.Nil):
+		case redis.HasErrorPrefix(err, "NOSCRIPT"):
+			return err
+		case first == nil:
+			first = err
+		}
+	}
+	return first
+}
+
+func tagPairs(tagKeys []string) [][]string {
+	keys := make([][]string, len(tagKeys))
+	for i, t := range tagKeys {
+		keys[i] = []string{t, t + ":purged"}
+	}
+	return keys
+}
+
+// Tag implements Store. The tags' indexes may live on different Cluster
+// nodes; one pipelined round trip reaches them all.
+func (r *RedisStore) Tag(ctx context.Context, key string, tagKeys []string, until, now time.Time) (time.Time, error) {
+	cmds, err := r.evalAll(ctx, tagScript, tagPairs(tagKeys), func(int) []any {
+		return []any{key, until.UnixMilli(), now.UnixMilli()}
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var latest time.Time
+	for _, c := range cmds {
+		us, err := c.Int64()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if at := time.UnixMicro(us); at.After(latest) {
+			latest = at
+		}
+	}
+	return latest, nil
+}
+
+// Purge implements Store.
+func (r *RedisStore) Purge(ctx context.Context, tagKeys []string, at time.Time, life time.Duration) ([]string, error) {
+	cmds, err := r.evalAll(ctx, purgeScript, tagPairs(tagKeys), func(int) []any {
+		return []any{at.UnixMicro(), life.Milliseconds(), at.UnixMilli()}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	seen := make(map[string]bool)
+	for _, c := range cmds {
+		members, err := c.StringSlice()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			if !seen[m] {
+				seen[m] = true
+				keys = append(keys, m)
+			}
+		}
+	}
+	return keys, nil
+}
+
+func oneKeyEach(keys []string) [][]string {
+	out := make([][]string, len(keys))
+	for i, k := range keys {
+		out[i] = []string{k}
+	}
+	return out
+}
+
+// sumInts adds the integer replies of cmds.
+func sumInts(cmds []*redis.Cmd) (int, error) {
+	n := 0
+	for _, c := range cmds {
+		v, err := c.Int()
+		if err != nil {
+			return n, err
+		}
+		n += v
+	}
+	return n, nil
+}
+
+// ReplaceAll implements Store.
+func (r *RedisStore) ReplaceAll(ctx context.Context, keys []string, value []byte, ttl time.Duration) (int, error) {
+	cmds, err := r.evalAll(ctx, replaceScript, oneKeyEach(keys), func(int) []any {
+		return []any{value, ttl.Milliseconds()}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return sumInts(cmds)
+}
+
+// Soften implements Store.
+func (r *RedisStore) Soften(ctx context.Context, keys []string, nonce uint64, at time.Time) (int, error) {
+	var n, ms [8]byte
+	binary.BigEndian.PutUint64(n[:], nonce)
+	binary.BigEndian.PutUint64(ms[:], uint64(at.UnixMilli()))
+	magic := string([]byte{'g', 'q', formatVersion, kindData})
+	cmds, err := r.evalAll(ctx, softenScript, oneKeyEach(keys), func(int) []any {
+		return []any{n[:], at.UnixMilli(), magic, ms[:]}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return sumInts(cmds)
+}

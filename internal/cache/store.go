@@ -40,6 +40,24 @@ type Store interface {
 	// Replace writes value under key with ttl unconditionally and reports
 	// whether the key held a value before.
 	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Tag adds key, whose entry lives until until, to the index of each of
+	// tagKeys (see tagKey), dropping members that expired before now, and
+	// keeps each index at least as long as its members. It returns the
+	// latest purge instant marked on any of them (the zero Time if none).
+	// A fill tags its key after fetching and writes only if no purge came
+	// after it began: see Cache.InvalidateTags for why that is race-free.
+	Tag(ctx context.Context, key string, tagKeys []string, until, now time.Time) (time.Time, error)
+	// Purge marks at as the purge instant of each of tagKeys, kept for life,
+	// then returns the keys indexed under them whose entries live past at.
+	// Its cost grows with those keys only.
+	Purge(ctx context.Context, tagKeys []string, at time.Time, life time.Duration) ([]string, error)
+	// ReplaceAll does what Replace does to each of keys and reports how
+	// many held a value.
+	ReplaceAll(ctx context.Context, keys []string, value []byte, ttl time.Duration) (int, error)
+	// Soften ends the freshness of each of keys' entries at at, under a new
+	// nonce, keeping its stale window and expiry (see softened), and
+	// reports how many it changed. Entries already stale are left alone.
+	Soften(ctx context.Context, keys []string, nonce uint64, at time.Time) (int, error)
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Describe names the store and where it is, for logs and readiness.
@@ -53,8 +71,8 @@ type Claim struct {
 }
 
 // A Broadcaster is a Store shared by several processes that announces every
-// Fill that writes and every Replace to all of them, on the channel
-// "<prefix>:v1:changes" of the key "<prefix>:v1:{<hash>}", with the key and
+// Fill that writes and every Replace, ReplaceAll and Soften, key by key, to all of them, on the channel
+// "<prefix>:v2:changes" of the key "<prefix>:v2:{<hash>}", with the key and
 // the nonce of the value written. The cache uses it to keep near caches
 // honest.
 type Broadcaster interface {

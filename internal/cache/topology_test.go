@@ -38,7 +38,7 @@ func storeContract(t *testing.T, s cache.Store, shared bool) {
 	t.Helper()
 	ctx := context.Background()
 	p := redistest.Prefix(t)
-	key := func(name string) string { return p + ":v1:{" + name + "}" }
+	key := func(name string) string { return p + ":v2:{" + name + "}" }
 	k := key("k")
 	if _, err := s.Get(ctx, k); !errors.Is(err, cache.ErrNotFound) {
 		t.Fatalf("Get of an absent key: got %v; want ErrNotFound", err)

@@ -148,6 +148,9 @@ func CacheError(err error) (e Error, ok bool) {
 		e = Error{Code: CodeOriginUnavailable, Message: "the origin is unavailable"}
 	case errors.Is(err, cache.ErrStoreUnavailable):
 		e = Error{Code: CodeStoreUnavailable, Message: "the cache store is unavailable; nothing was changed"}
+	case errors.Is(err, cache.ErrInvalidTag):
+		// The message names the tag and the rule it breaks: the client's own input.
+		e = Error{Code: CodeBadUserInput, Message: err.Error()}
 	default:
 		return Error{}, false
 	}

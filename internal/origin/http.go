@@ -20,7 +20,8 @@ import (
 // front for it. Its answers' Cache-Control may shorten (max-age, s-maxage)
 // or forbid (no-store, no-cache, private) caching; it can never lengthen
 // the service's own TTL. A 404 or 410 is an answer (cache.Fetched.NotFound);
-// a 429 or 503 with Retry-After is a *cache.RetryAfterError.
+// a 429 or 503 with Retry-After is a *cache.RetryAfterError. Their Cache-Tag
+// and Surrogate-Key headers tag the entry.
 type HTTP struct {
 	// URL is the upstream. A {query} placeholder is replaced by the
 	// escaped query (as a path segment or a query-string value, wherever it
@@ -114,11 +115,29 @@ func (h *HTTP) Fetch(ctx context.Context, query string) (cache.Fetched, error) {
 	if !json.Valid(body) {
 		return cache.Fetched{}, fmt.Errorf("%w: body is not valid JSON", ErrUpstream)
 	}
-	got := cache.Fetched{Data: body}
+	got := cache.Fetched{Data: body, Tags: tags(resp.Header)}
 	if d, ok := freshness(resp.Header.Values("Cache-Control")); ok {
 		got.MaxAge, got.NoStore = d, d <= 0
 	}
 	return got, nil
+}
+
+// tags reads the answer's tags from Cache-Tag (comma-separated, as
+// Cloudflare reads it) and Surrogate-Key (space-separated, as Fastly does).
+// The cache bounds and checks them.
+func tags(h http.Header) []string {
+	var out []string
+	for _, v := range h.Values("Cache-Tag") {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	for _, v := range h.Values("Surrogate-Key") {
+		out = append(out, strings.Fields(v)...)
+	}
+	return out
 }
 
 // freshness reads how long an answer may be cached: zero for no-store,

@@ -202,3 +202,30 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPTagsFromCacheTagAndSurrogateKey(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers map[string][]string
+		want    string
+	}{
+		{"none", nil, ""},
+		{"Cache-Tag", map[string][]string{"Cache-Tag": {"product-1, category:shoes,,"}}, "product-1,category:shoes"},
+		{"Surrogate-Key", map[string][]string{"Surrogate-Key": {" product-1  category:shoes "}}, "product-1,category:shoes"},
+		{"both and repeated", map[string][]string{"Cache-Tag": {"a", "b"}, "Surrogate-Key": {"c a"}}, "a,b,c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, vs := range tc.headers {
+					w.Header()[k] = vs
+				}
+				jsonAnswer("", `1`)(w, r)
+			})
+			o := &origin.HTTP{URL: srv.URL}
+			res, err := cacheOn(t, cache.Options{}).Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "q") })
+			if err != nil || res.TagList != tc.want {
+				t.Errorf("got tags %q, %v; want %q", res.TagList, err, tc.want)
+			}
+		})
+	}
+}

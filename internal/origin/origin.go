@@ -5,6 +5,7 @@ package origin
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/gqlcache/gqlcache/internal/cache"
@@ -30,8 +31,10 @@ type Generator struct {
 var _ Origin = Generator{}
 
 // Fetch implements Origin. The query does not change the answer, as in the
-// original service, but it does select the cache entry.
-func (g Generator) Fetch(ctx context.Context, _ string) (cache.Fetched, error) {
+// original service, but it does select the cache entry, and its part before
+// the first ':' tags it ("weather:paris" is tagged "weather"), so that a
+// purge by tag can be tried on the built-in origin.
+func (g Generator) Fetch(ctx context.Context, query string) (cache.Fetched, error) {
 	if g.Delay > 0 {
 		t := time.NewTimer(g.Delay)
 		defer t.Stop()
@@ -46,5 +49,9 @@ func (g Generator) Fetch(ctx context.Context, _ string) (cache.Fetched, error) {
 		now = g.Now
 	}
 	b, err := json.Marshal("Hello, this is fresh data at " + now().UTC().Format(time.RFC3339Nano))
-	return cache.Fetched{Data: b}, err
+	got := cache.Fetched{Data: b}
+	if tag, _, ok := strings.Cut(query, ":"); ok && tag != "" {
+		got.Tags = []string{tag}
+	}
+	return got, err
 }

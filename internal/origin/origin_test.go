@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,14 @@ func TestGeneratorDelayHonoursContext(t *testing.T) {
 	got, err := Generator{Delay: 20 * time.Millisecond}.Fetch(context.Background(), "x")
 	if err != nil || !strings.Contains(string(got.Data), "fresh data") {
 		t.Errorf("with a short delay: got %s, %v", got.Data, err)
+	}
+}
+
+func TestGeneratorTagsByThePartBeforeTheColon(t *testing.T) {
+	for query, want := range map[string]string{"weather:paris": "[weather]", "weather:paris:today": "[weather]", "plain": "[]", ":x": "[]"} {
+		got, err := Generator{}.Fetch(context.Background(), query)
+		if err != nil || fmt.Sprint(got.Tags) != want {
+			t.Errorf("%q: got tags %v, %v; want %s", query, got.Tags, err, want)
+		}
 	}
 }

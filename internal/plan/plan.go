@@ -76,7 +76,7 @@ type scalarField struct {
 }
 
 var payloadFields = map[string]bool{
-	"__typename": true, "source": true, "data": true, "cachedAt": true, "expiresInSeconds": true, "stale": true,
+	"__typename": true, "source": true, "data": true, "cachedAt": true, "expiresInSeconds": true, "stale": true, "tags": true,
 }
 
 func (r *Compiler) compileField(oc *graphql.OperationContext, f graphql.CollectedField) (plannedField, bool) {
@@ -207,6 +207,32 @@ func appendScalar(out []byte, name string, res cache.Result) []byte {
 		return append(out, '"')
 	case "expiresInSeconds":
 		return strconv.AppendInt(out, int64(res.ExpiresIn()), 10)
+	case "tags":
+		// Straight from the stored list: tags are printable ASCII without
+		// commas (ValidateTag), so only '"' and '\\' need escaping, and
+		// '<', '>' and '&', which the response's encoder escapes too.
+		out = append(out, '[')
+		if res.TagList != "" {
+			out = append(out, '"')
+			for i := 0; i < len(res.TagList); i++ {
+				switch c := res.TagList[i]; c {
+				case ',':
+					out = append(out, `","`...)
+				case '"', '\\':
+					out = append(out, '\\', c)
+				case '<':
+					out = append(out, `\u003c`...)
+				case '>':
+					out = append(out, `\u003e`...)
+				case '&':
+					out = append(out, `\u0026`...)
+				default:
+					out = append(out, c)
+				}
+			}
+			out = append(out, '"')
+		}
+		return append(out, ']')
 	default: // stale
 		return strconv.AppendBool(out, res.Stale)
 	}

@@ -75,6 +75,8 @@ func TestPlansWriteWhatGqlgenWrites(t *testing.T) {
 		{"typename", `{ __typename data(query: "a") { __typename source } }`, nil},
 		{"variables", `query($q: String!) { data(query: $q) { source data expiresInSeconds } }`, map[string]any{"q": "c"}},
 		{"unicode key and argument", `{ data(query: "café \"quoted\" \\ ") { source data } }`, nil},
+		{"tags", `{ data(query: "weather:paris") { tags source } untagged: data(query: "a") { tags } }`, nil},
+		{"tags needing escapes", `query($q: String!) { data(query: $q) { tags } }`, map[string]any{"q": `q"\\<&>:x`}},
 		{"everything skipped", `{ data(query: "a") @skip(if: true) { source } }`, nil},
 	}
 	const uncompilable = 1 // everything skipped: nothing for a plan to do

@@ -237,6 +237,18 @@ func (downStore) Release(context.Context, string, string) error { return errDown
 func (downStore) Replace(context.Context, string, []byte, time.Duration) (bool, error) {
 	return false, errDown
 }
+func (downStore) Tag(context.Context, string, []string, time.Time, time.Time) (time.Time, error) {
+	return time.Time{}, errDown
+}
+func (downStore) Purge(context.Context, []string, time.Time, time.Duration) ([]string, error) {
+	return nil, errDown
+}
+func (downStore) ReplaceAll(context.Context, []string, []byte, time.Duration) (int, error) {
+	return 0, errDown
+}
+func (downStore) Soften(context.Context, []string, uint64, time.Time) (int, error) {
+	return 0, errDown
+}
 func (downStore) Ping(context.Context) error { return errDown }
 func (downStore) Describe() string           { return "down" }
 
@@ -456,15 +468,25 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 				t.Errorf("%s: %d %s; want 401", tc.name, ex.status, ex.body)
 			}
 		}
-		if ex := c.do(t, srv, http.MethodDelete, "", refused, "Authorization", bearer); ex.status != http.StatusBadRequest {
+		if ex := c.do(t, srv, http.MethodDelete, "", proseOnly, "Authorization", bearer); ex.status != http.StatusBadRequest {
 			t.Errorf("DELETE without query: %d %s; want 400", ex.status, ex.body)
 		}
 		if ex := c.do(t, srv, http.MethodDelete, "query=a&x=1", proseOnly, "Authorization", bearer); ex.status != http.StatusBadRequest {
 			t.Errorf("DELETE with an unknown parameter: %d %s; want 400", ex.status, ex.body)
 		}
+		c.do(t, srv, http.MethodGet, "query=weather:paris", conforming)
+		if ex := c.do(t, srv, http.MethodDelete, "tag=weather&tag=news&soft=true", conforming, "Authorization", bearer); ex.status != http.StatusOK ||
+			string(ex.body) != `{"tags":["weather","news"],"soft":false,"entries":1}`+"\n" {
+			t.Errorf("DELETE by tag: %d %s; want 200 naming the tags, 1 entry, not soft (no stale window)", ex.status, ex.body)
+		}
+		if ex := c.do(t, srv, http.MethodDelete, "tag=a%20b", refused, "Authorization", bearer); ex.status != http.StatusBadRequest {
+			t.Errorf("DELETE by an invalid tag: %d %s; want 400", ex.status, ex.body)
+		}
 		storeDown := serveShim(t, downStore{}, cache.Options{}, Options{Origin: origin.Generator{}, AdminToken: testToken})
-		if ex := c.do(t, storeDown, http.MethodDelete, "query=a", conforming, "Authorization", bearer); ex.status != http.StatusServiceUnavailable {
-			t.Errorf("DELETE with the store down: %d %s; want 503", ex.status, ex.body)
+		for _, raw := range []string{"query=a", "tag=weather"} {
+			if ex := c.do(t, storeDown, http.MethodDelete, raw, conforming, "Authorization", bearer); ex.status != http.StatusServiceUnavailable {
+				t.Errorf("DELETE ?%s with the store down: %d %s; want 503", raw, ex.status, ex.body)
+			}
 		}
 	})
 

@@ -6,6 +6,7 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -76,10 +77,15 @@ func (h *Handler) Get() http.Handler {
 		}
 		// Header values share one backing array and the names are already
 		// canonical: this is the hottest path the service has.
-		vals := make([]string, 4)
+		vals := make([]string, 5)
 		vals[0], vals[1], vals[2] = h.cacheControl(res), strconv.Itoa(res.Age()), h.cacheStatus(res)
 		hdr := w.Header()
 		hdr["Cache-Control"], hdr["Age"], hdr["Cache-Status"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
+		if res.TagList != "" {
+			// The entry's tags, so a CDN in front can purge by them too.
+			vals[4] = res.TagList
+			hdr["Cache-Tag"] = vals[4:5:5]
+		}
 		if res.Stored {
 			vals[3] = `W/"` + strconv.FormatUint(res.ID, 36) + `"`
 			hdr["Etag"] = vals[3:4:4]
@@ -101,13 +107,18 @@ func NotAllowed(allow string) http.Handler {
 	})
 }
 
-// Delete answers DELETE /data?query=X: it invalidates the entry, for a
-// caller holding the admin token.
+// Delete answers DELETE /data?query=X, which invalidates the entry, and
+// DELETE /data?tag=A[&tag=B...][&soft=true], which purges every entry
+// carrying any of the tags, for a caller holding the admin token.
 func (h *Handler) Delete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !admin.Authorized(r.Header.Get("Authorization"), h.o.AdminToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gqlcache"`)
 			httpapi.WriteError(w, httpapi.CodeUnauthorized, "a valid admin bearer token is required")
+			return
+		}
+		if vals, err := url.ParseQuery(r.URL.RawQuery); err == nil && vals.Has("tag") {
+			h.purgeTags(w, r, vals)
 			return
 		}
 		q, err := h.parse(r.URL.RawQuery)
@@ -123,6 +134,42 @@ func (h *Handler) Delete() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = fmt.Fprintf(w, `{"invalidated":%t}`+"\n", existed)
 	})
+}
+
+// purgeTags answers DELETE /data?tag=...: tag parameters, at most one soft
+// (true or false), nothing else.
+func (h *Handler) purgeTags(w http.ResponseWriter, r *http.Request, vals url.Values) {
+	soft := false
+	for name, vs := range vals {
+		switch {
+		case name == "tag":
+		case name == "soft" && len(vs) == 1 && (vs[0] == "true" || vs[0] == "false"):
+			soft = vs[0] == "true"
+		case name == "soft":
+			httpapi.WriteError(w, httpapi.CodeBadRequest, "parameter soft must be given once, true or false")
+			return
+		default:
+			httpapi.WriteError(w, httpapi.CodeBadRequest, fmt.Sprintf("unknown parameter %q: a purge by tag takes tag and soft", name))
+			return
+		}
+	}
+	tags := vals["tag"]
+	n, err := h.o.Cache.InvalidateTags(r.Context(), tags, soft)
+	switch {
+	case errors.Is(err, cache.ErrInvalidTag):
+		httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
+		return
+	case err != nil:
+		writeCacheError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(struct {
+		Tags    []string `json:"tags"`
+		Soft    bool     `json:"soft"`
+		Entries int      `json:"entries"`
+	}{tags, soft && h.o.Stale > 0, n})
 }
 
 func (h *Handler) cacheQuery(q string) cache.Query {
