@@ -463,6 +463,9 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	return existed, nil
 }
 
+// purgeBudget bounds the store work of one purge by tag.
+const purgeBudget = 10 * time.Second
+
 // InvalidateTags purges every entry carrying any of tags, on every process
 // sharing the store, and reports how many entries it reached. A hard purge
 // (soft false) turns them into misses. A soft one makes them stale: served
@@ -481,9 +484,6 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 // and then the write fails its stamp. The mark outlives every fill that can
 // have begun before it. Instants come from each process's clock, as
 // freshness figures do.
-// purgeBudget bounds the store work of one purge by tag.
-const purgeBudget = 10 * time.Second
-
 func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (int, error) {
 	if len(tags) == 0 || len(tags) > MaxPurgeTags {
 		return 0, fmt.Errorf("%w: give 1 to %d tags", ErrInvalidTag, MaxPurgeTags)
@@ -611,7 +611,7 @@ func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, 
 			return
 		}
 		// Forget the entry once it can no longer be served stale.
-		time.AfterFunc(time.Until(stale.staleUntil), func() { c.refreshing.CompareAndDelete(key, stale.nonce) })
+		time.AfterFunc(stale.staleUntil.Sub(c.opts.Now()), func() { c.refreshing.CompareAndDelete(key, stale.nonce) })
 	})
 }
 
@@ -700,9 +700,10 @@ func (c *Cache) tag(ctx context.Context, b *budget, key string, e entry, began t
 // claim reads key and tries for its lease until it holds the lease, finds a
 // fresh answer (done), or gives up waiting: after LeaseTTL, when a holder
 // that died would have lost its lease anyway, or when the store fails, which
-// is no reason to wait (nor is a spent budget). It returns the last value read, whose stamp a fill
-// must match. A fresh value counts only if recheck allows reading the store
-// or it is new since the first read (a revalidation waits for a newer one).
+// is no reason to wait (nor is a spent budget). It returns the last value
+// read, whose stamp a fill must match. A fresh value counts only if recheck
+// allows reading the store or it is new since the first read (a
+// revalidation waits for a newer one).
 func (c *Cache) claim(ctx context.Context, b *budget, key, token string, recheck bool) (cur lookup, leased, done bool) {
 	var first []byte
 	var deadline <-chan time.Time
