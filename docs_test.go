@@ -39,7 +39,7 @@ func TestDocsCoverEverything(t *testing.T) {
 		{"metric", src.metrics(t)},
 		{"route", src.routes(t)},
 	} {
-		t.Logf("%d %ss: %v", len(kind.names), kind.what, kind.names)
+		t.Logf("%d %ss", len(kind.names), kind.what)
 		if len(kind.names) == 0 {
 			t.Errorf("found no %s in the source: has the code moved? Teach docs_test.go where to look", kind.what)
 		}
@@ -258,11 +258,14 @@ func (m *module) errorCodes(t *testing.T) []string {
 
 var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
+const prometheusPath = "github.com/prometheus/client_golang/prometheus"
+
 var metricName = regexp.MustCompile(`^gqlcache_[a-z0-9_]+$`)
 
 // metrics are the names of the Prometheus metrics the code defines: each
-// prometheus.*Opts literal's Namespace, Subsystem and Name joined, and
-// every "gqlcache_..." string (a hand-built descriptor's name).
+// prometheus.*Opts literal's Namespace, Subsystem and Name joined, each
+// prometheus.BuildFQName, and every "gqlcache_..." string (a hand-built
+// descriptor's name).
 func (m *module) metrics(t *testing.T) []string {
 	var names []string
 	for dir, files := range m.files {
@@ -273,9 +276,24 @@ func (m *module) metrics(t *testing.T) []string {
 					if s, err := strconv.Unquote(n.Value); err == nil && n.Kind == token.STRING && metricName.MatchString(s) {
 						names = append(names, s)
 					}
+				case *ast.CallExpr: // prometheus.BuildFQName(namespace, subsystem, name)
+					sel, ok := n.Fun.(*ast.SelectorExpr)
+					if !ok || importPath(f, sel.X) != prometheusPath || sel.Sel.Name != "BuildFQName" || len(n.Args) != 3 {
+						return true
+					}
+					var parts []string
+					for _, a := range n.Args {
+						v, ok := m.str(dir, f, a)
+						if !ok || len(v) != 1 {
+							t.Errorf("%s: cannot read a metric name's part: teach docs_test.go its form", dir)
+							return true
+						}
+						parts = append(parts, v[0])
+					}
+					names = append(names, joinName(parts))
 				case *ast.CompositeLit:
 					sel, ok := n.Type.(*ast.SelectorExpr)
-					if !ok || importPath(f, sel.X) != "github.com/prometheus/client_golang/prometheus" || !strings.HasSuffix(sel.Sel.Name, "Opts") {
+					if !ok || importPath(f, sel.X) != prometheusPath || !strings.HasSuffix(sel.Sel.Name, "Opts") {
 						return true
 					}
 					parts := map[string][]string{"Namespace": {""}, "Subsystem": {""}}
@@ -297,7 +315,7 @@ func (m *module) metrics(t *testing.T) []string {
 					for _, ns := range parts["Namespace"] {
 						for _, sub := range parts["Subsystem"] {
 							for _, name := range parts["Name"] {
-								names = append(names, strings.Join(slices.DeleteFunc([]string{ns, sub, name}, func(s string) bool { return s == "" }), "_"))
+								names = append(names, joinName([]string{ns, sub, name}))
 							}
 						}
 					}
@@ -307,6 +325,12 @@ func (m *module) metrics(t *testing.T) []string {
 		}
 	}
 	return unique(names)
+}
+
+// joinName joins a metric's namespace, subsystem and name as Prometheus
+// does: with underscores, leaving out the empty ones.
+func joinName(parts []string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), "_")
 }
 
 // routes are the patterns package main registers with a method
