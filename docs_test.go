@@ -204,18 +204,18 @@ func parseModule(t *testing.T) *module {
 // (p.str("ADDR", ...)), wherever it is a string constant.
 func (m *module) envVars() []string {
 	readers := map[string]bool{"getenv": true, "Getenv": true, "LookupEnv": true}
-	parser := map[string]bool{} // envParser's methods, in package main only
+	methods := map[string]bool{} // envParser's methods, in package main only
 	for _, f := range m.files["."] {
 		for _, d := range f.Decls {
 			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv != nil && strings.Contains(recvText(fn.Recv), "envParser") {
-				parser[fn.Name.Name] = true
+				methods[fn.Name.Name] = true
 			}
 		}
 	}
 	var names []string
 	m.eachCall(func(dir string, f *ast.File, call *ast.CallExpr) {
 		name := funcName(call)
-		if len(call.Args) == 0 || !readers[name] && !(dir == "." && parser[name]) {
+		if len(call.Args) == 0 || !readers[name] && !(dir == "." && methods[name]) {
 			return
 		}
 		// A parameter passed on (p.getenv(name)) is read where the method
