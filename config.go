@@ -18,7 +18,7 @@ import (
 )
 
 // config is everything the service reads from its environment. Each field's
-// variable and default are in README.md's configuration table.
+// variable and default are in docs/configuration.md.
 type config struct {
 	addr                string
 	redisURL            string
@@ -94,7 +94,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		nearBytes:       p.positiveInt("NEAR_CACHE_BYTES", 16<<20),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
 
-		// Why these defaults: README.md, "Origin protection".
+		// Why these defaults: docs/origins.md, "Origin protection".
 		originMaxInflight:  p.positiveInt("ORIGIN_MAX_INFLIGHT", 16),
 		originQueueTimeout: p.duration("ORIGIN_QUEUE_TIMEOUT", 100*time.Millisecond, true),
 		originBreakerFails: p.positiveInt("ORIGIN_BREAKER_FAILURES", 5),

@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags]\n\nEach flag overrides the environment variable it names; see README.md.\n", args[0])
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nEach flag overrides the environment variable it names; see docs/configuration.md.\n", args[0])
 		fs.PrintDefaults()
 	}
 	getenv, err := withFlags(fs, args[1:], getenv)

@@ -28,7 +28,7 @@ var openAPIETag = func() string {
 // It exists so that the legacy REST callers, which cannot use the GraphQL
 // schema, still get a machine-readable contract from the running service:
 // client generators, API gateways and contract tests read it instead of the
-// README, and it is the same document the tests hold the handler to.
+// prose of docs/rest.md, and it is the same document the tests hold the handler to.
 func OpenAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
