@@ -566,7 +566,7 @@ func TestHTTPOriginEndToEnd(t *testing.T) {
 func TestMetricsListOnlyStatusCodesThatHappened(t *testing.T) {
 	s := startService(t, nil)
 	s.rest(http.MethodGet, q("x"))
-	s.rest(http.MethodGet, "foo=1")
+	s.rest(http.MethodGet, "query=a&query=b")
 	_, body := s.get("/metrics")
 	for _, want := range []string{`code="200",route="data"`, `code="400",route="data"`} {
 		if !strings.Contains(body, "gqlcache_http_request_duration_seconds_count{"+want+"} 1") {
