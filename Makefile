@@ -10,7 +10,8 @@ run:
 # -race needs a C compiler (cgo). The playground's browser tests need
 # Chromium; they, the GraphQL-over-HTTP audit and the frontend client test
 # need node and npm, and npm's registry once per machine (no third-party
-# package is committed).
+# package is committed). The original service's caller is a python3 script
+# run in a time zone that tzdata holds.
 test:
 	@command -v cc >/dev/null 2>&1 || { \
 		echo "no C compiler (cc), which go test -race needs; installing Debian's gcc package"; \
@@ -24,6 +25,9 @@ test:
 	@command -v npm >/dev/null 2>&1 || { \
 		echo "npm not found; installing Debian's npm package (node and npm, for the tests' npm packages)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@{ command -v python3 >/dev/null 2>&1 && test -e /usr/share/zoneinfo/Asia/Kolkata; } || { \
+		echo "python3 or tzdata not found; installing Debian's python3 and tzdata packages (the original service's caller, in a zone off UTC)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 tzdata >/dev/null; }
 	go test -race -count=1 ./...
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -15,11 +15,11 @@ import (
 // downOrigin fails for the query "down" and answers every other.
 type downOrigin struct{ origin.Generator }
 
-func (o downOrigin) Fetch(ctx context.Context, q string) (cache.Fetched, error) {
-	if q == "down" {
+func (o downOrigin) Fetch(ctx context.Context, req origin.Request) (cache.Fetched, error) {
+	if req.Query == "down" {
 		return cache.Fetched{}, errors.New("connection refused")
 	}
-	return o.Generator.Fetch(ctx, q)
+	return o.Generator.Fetch(ctx, req)
 }
 
 // TestGraphQLGETCacheControlWhicheverExecutor: a GraphQL GET's

@@ -40,6 +40,7 @@ type config struct {
 	clientRevalidation  revalidation
 	adminToken          string
 	maxQueryLen         int
+	naiveCachedAt       bool
 	production          bool
 	plans               bool
 	playgroundAssetsURL string
@@ -174,6 +175,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.clientRevalidation = revalidateAlways
 	default:
 		p.fail("CLIENT_REVALIDATION", v, "never, admin or always")
+	}
+	switch v := strings.ToLower(p.str("REST_TIMESTAMPS", "aware")); v {
+	case "aware":
+	case "naive":
+		c.naiveCachedAt = true
+	default:
+		p.fail("REST_TIMESTAMPS", v, "aware or naive")
 	}
 	switch v := strings.ToLower(p.str("CACHE_SCOPE", "public")); v {
 	case "public":

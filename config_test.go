@@ -26,21 +26,21 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if c.addr != ":8080" || c.ttl != 5*time.Second || c.stale != 0 || c.prefix != "gqlcache" ||
 		c.redisURL != "" || c.originDelay != 0 || c.scope != cache.ScopePublic || c.nearTTL != time.Second ||
-		c.production || !c.introspection {
-		t.Errorf("defaults: got %+v; want :8080, 5s TTL, no stale window, prefix gqlcache, memory store, no delay, public", c)
+		c.production || !c.introspection || c.naiveCachedAt {
+		t.Errorf("defaults: got %+v; want :8080, 5s TTL, no stale window, prefix gqlcache, memory store, no delay, public, aware timestamps", c)
 	}
 }
 
 func TestConfigValues(t *testing.T) {
 	c, err := loadConfig(env("PORT", "9000", "CACHE_TTL", "250ms", "CACHE_STALE", "30s", "ORIGIN_DELAY", "1s",
 		"CACHE_KEY_PREFIX", "team-a", "REDIS_URL", "rediss://:pw@cache.internal:6380/2", "CACHE_SCOPE", "PRIVATE",
-		"NEAR_CACHE_TTL", "250ms", "MODE", "production"))
+		"NEAR_CACHE_TTL", "250ms", "MODE", "production", "REST_TIMESTAMPS", "naive"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.addr != ":9000" || c.ttl != 250*time.Millisecond || c.stale != 30*time.Second || c.originDelay != time.Second ||
 		c.prefix != "team-a" || c.scope != cache.ScopePrivate || c.nearTTL != 250*time.Millisecond ||
-		!c.production || c.introspection {
+		!c.production || c.introspection || !c.naiveCachedAt {
 		t.Errorf("got %+v; want the values given", c)
 	}
 	if c, _ := loadConfig(env("PORT", "9000", "ADDR", "127.0.0.1:7000")); c.addr != "127.0.0.1:7000" {
@@ -71,6 +71,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"PORT", "70000"},
 		{"CACHE_KEY_PREFIX", "has space"},
 		{"CACHE_SCOPE", "shared"},
+		{"REST_TIMESTAMPS", "python"},
 		{"CACHE_MEMORY_BYTES", "0"},
 		{"MAX_QUERY_LENGTH", "-1"},
 		{"LOG_LEVEL", "loud"},

@@ -128,9 +128,9 @@ type countingOrigin struct {
 	n atomic.Int64
 }
 
-func (o *countingOrigin) Fetch(ctx context.Context, q string) (cache.Fetched, error) {
+func (o *countingOrigin) Fetch(ctx context.Context, req origin.Request) (cache.Fetched, error) {
 	o.n.Add(1)
-	return o.Generator.Fetch(ctx, q)
+	return o.Generator.Fetch(ctx, req)
 }
 
 func cpuTime() time.Duration {

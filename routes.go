@@ -55,13 +55,14 @@ func newServer(d deps) http.Handler {
 
 	gql := route("graphql", handleGraphQL(d))
 	shim := rest.New(rest.Options{
-		Cache:       d.cache,
-		Origin:      d.origin,
-		Field:       resolvers.DataField,
-		Policy:      d.policies.For(resolvers.DataField),
-		Stale:       d.cfg.stale,
-		MaxQueryLen: d.cfg.maxQueryLen,
-		AdminToken:  d.cfg.adminToken,
+		Cache:         d.cache,
+		Origin:        d.origin,
+		Field:         resolvers.DataField,
+		Policy:        d.policies.For(resolvers.DataField),
+		Stale:         d.cfg.stale,
+		MaxQueryLen:   d.cfg.maxQueryLen,
+		AdminToken:    d.cfg.adminToken,
+		NaiveCachedAt: d.cfg.naiveCachedAt,
 	})
 
 	mux := http.NewServeMux()

@@ -51,7 +51,7 @@ func (r *Resolver) dataQuery(q string) cache.Query {
 
 // Load fetches data(query: q)'s answer from the origin on a miss.
 func (d Deps) Load(q string) cache.Loader {
-	return func(ctx context.Context) (cache.Fetched, error) { return d.Origin.Fetch(ctx, q) }
+	return func(ctx context.Context) (cache.Fetched, error) { return d.Origin.Fetch(ctx, origin.Request{Query: q}) }
 }
 
 // authorized reports whether the operation's request carries the admin token.

@@ -18,7 +18,8 @@ import (
 // answer made from the old one.
 type temperatures map[string]float64
 
-func (t temperatures) Fetch(_ context.Context, city string) (cache.Fetched, error) {
+func (t temperatures) Fetch(_ context.Context, req origin.Request) (cache.Fetched, error) {
+	city := req.Query
 	c, ok := t[city]
 	if !ok {
 		return cache.Fetched{NotFound: true}, nil
@@ -41,7 +42,7 @@ func Example() {
 
 	get := func(city string) {
 		q := cache.Query{Field: "Query.data", Args: map[string]any{"query": city}, Policy: cache.Policy{TTL: 5 * time.Second}}
-		res, err := c.Get(context.Background(), q, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, city) })
+		res, err := c.Get(context.Background(), q, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, origin.Request{Query: city}) })
 		if err != nil {
 			fmt.Println("not found:", errors.Is(err, cache.ErrOriginNotFound))
 			return

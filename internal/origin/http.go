@@ -25,7 +25,9 @@ import (
 type HTTP struct {
 	// URL is the upstream. A {query} placeholder is replaced by the
 	// escaped query (as a path segment or a query-string value, wherever it
-	// stands); without one, ?query= (or &query=) is appended.
+	// stands); without one, ?query= (or &query=) is appended. A request's
+	// other parameters are appended after it, but for names the URL sets
+	// itself.
 	URL string
 	// Client makes the requests. Nil: a client with no timeout of its own,
 	// since the cache bounds every fetch by ORIGIN_TIMEOUT.
@@ -49,9 +51,39 @@ func CheckURL(raw string) error {
 	return nil
 }
 
-// target escapes the query for where it goes: as one path segment (a "/"
-// in it escaped too) or as a query-string value.
-func (h *HTTP) target(query string) string {
+// target builds the upstream URL for req: the query escaped for where the
+// template's {query} stands (as one path segment, a "/" in it escaped too,
+// or as a query-string value), else appended as query=; then the caller's
+// other parameters, except any name the URL already has. Those names are
+// the operator's: a caller must not replace an upstream's API key, nor add
+// a second value that the upstream might read instead.
+func (h *HTTP) target(req Request) string {
+	u := h.withQuery(req.Query)
+	if len(req.Params) == 0 {
+		return u
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	own := parsed.Query()
+	extra := url.Values{}
+	for name, vs := range req.Params {
+		if !own.Has(name) {
+			extra[name] = vs
+		}
+	}
+	if len(extra) == 0 {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + extra.Encode()
+}
+
+func (h *HTTP) withQuery(query string) string {
 	esc := url.QueryEscape(query)
 	if i := strings.Index(h.URL, "{query}"); i >= 0 {
 		if q := strings.IndexByte(h.URL, '?'); q < 0 || i < q {
@@ -67,8 +99,8 @@ func (h *HTTP) target(query string) string {
 }
 
 // Fetch implements Origin.
-func (h *HTTP) Fetch(ctx context.Context, query string) (cache.Fetched, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.target(query), nil)
+func (h *HTTP) Fetch(ctx context.Context, r Request) (cache.Fetched, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.target(r), nil)
 	if err != nil {
 		return cache.Fetched{}, err
 	}

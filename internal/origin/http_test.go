@@ -38,16 +38,26 @@ func TestHTTPBuildsTheUpstreamURL(t *testing.T) {
 		got = r.URL
 		jsonAnswer("", `{}`)(w, r)
 	})
-	for _, tc := range []struct{ url, wantPath, wantQuery string }{
-		{srv.URL + "/weather/{query}", "/weather/paris & co/é", ""},
-		{srv.URL + "/search", "/search", "query=paris+%26+co%2F%C3%A9"},
-		{srv.URL + "/search?lang=fr", "/search", "lang=fr&query=paris+%26+co%2F%C3%A9"},
+	const query = "paris & co/é"
+	for _, tc := range []struct {
+		url                 string
+		params              url.Values
+		wantPath, wantQuery string
+	}{
+		{srv.URL + "/weather/{query}", nil, "/weather/paris & co/é", ""},
+		{srv.URL + "/search", nil, "/search", "query=paris+%26+co%2F%C3%A9"},
+		{srv.URL + "/search?lang=fr", nil, "/search", "lang=fr&query=paris+%26+co%2F%C3%A9"},
+		// The caller's other parameters follow, sorted, but never for a
+		// name the operator's URL sets: that value stays the operator's.
+		{srv.URL + "/weather/{query}", url.Values{"page": {"2"}, "_": {"1"}}, "/weather/paris & co/é", "_=1&page=2"},
+		{srv.URL + "/search?lang=fr&key=s3cret", url.Values{"lang": {"en"}, "key": {"mine"}, "tag": {"a", "b"}}, "/search", "lang=fr&key=s3cret&query=paris+%26+co%2F%C3%A9&tag=a&tag=b"},
+		{srv.URL + "/search?q={query}", url.Values{"q": {"other"}}, "/search", "q=paris+%26+co%2F%C3%A9"},
 	} {
-		if _, err := (&origin.HTTP{URL: tc.url}).Fetch(context.Background(), "paris & co/é"); err != nil {
+		if _, err := (&origin.HTTP{URL: tc.url}).Fetch(context.Background(), origin.Request{Query: query, Params: tc.params}); err != nil {
 			t.Fatalf("%s: %v", tc.url, err)
 		}
 		if got.Path != tc.wantPath || got.RawQuery != tc.wantQuery {
-			t.Errorf("%s: upstream got path %q query %q; want %q and %q", tc.url, got.Path, got.RawQuery, tc.wantPath, tc.wantQuery)
+			t.Errorf("%s with %v: upstream got path %q query %q; want %q and %q", tc.url, tc.params, got.Path, got.RawQuery, tc.wantPath, tc.wantQuery)
 		}
 	}
 }
@@ -66,7 +76,7 @@ func TestHTTPRefusesUnusableAnswers(t *testing.T) {
 		"too large":   jsonAnswer("", `"`+strings.Repeat("x", 2000)+`"`),
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := (&origin.HTTP{URL: upstream(t, answer).URL, MaxBytes: 1000}).Fetch(context.Background(), "q")
+			_, err := (&origin.HTTP{URL: upstream(t, answer).URL, MaxBytes: 1000}).Fetch(context.Background(), origin.Request{Query: "q"})
 			if !errors.Is(err, origin.ErrUpstream) {
 				t.Errorf("got %v; want ErrUpstream", err)
 			}
@@ -107,7 +117,7 @@ func TestHTTPUpstreamSignals(t *testing.T) {
 				}
 				w.WriteHeader(tc.status)
 			})
-			got, err := (&origin.HTTP{URL: srv.URL}).Fetch(context.Background(), "q")
+			got, err := (&origin.HTTP{URL: srv.URL}).Fetch(context.Background(), origin.Request{Query: "q"})
 			var ra *cache.RetryAfterError
 			switch {
 			case tc.notFound:
@@ -162,7 +172,7 @@ func TestHTTPCacheControlShortensOrForbidsCaching(t *testing.T) {
 		t.Run(tc.cacheControl, func(t *testing.T) {
 			o := &origin.HTTP{URL: upstream(t, jsonAnswer(tc.cacheControl, `{"temp":12}`)).URL}
 			c := cacheOn(t, cache.Options{})
-			res, err := c.Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "q") })
+			res, err := c.Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, origin.Request{Query: "q"}) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +193,7 @@ func TestHTTPTimeoutIsTheCachesOriginTimeout(t *testing.T) {
 	o := &origin.HTTP{URL: slow.URL}
 	c := cacheOn(t, cache.Options{OriginTimeout: 50 * time.Millisecond})
 	start := time.Now()
-	_, err := c.Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "q") })
+	_, err := c.Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, origin.Request{Query: "q"}) })
 	if !errors.Is(err, cache.ErrOriginTimeout) || time.Since(start) > 2*time.Second {
 		t.Errorf("got %v after %v; want ErrOriginTimeout after about 50ms", err, time.Since(start))
 	}
@@ -222,7 +232,7 @@ func TestHTTPTagsFromCacheTagAndSurrogateKey(t *testing.T) {
 				jsonAnswer("", `1`)(w, r)
 			})
 			o := &origin.HTTP{URL: srv.URL}
-			res, err := cacheOn(t, cache.Options{}).Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, "q") })
+			res, err := cacheOn(t, cache.Options{}).Get(context.Background(), hour, func(ctx context.Context) (cache.Fetched, error) { return o.Fetch(ctx, origin.Request{Query: "q"}) })
 			if err != nil || res.TagList != tc.want {
 				t.Errorf("got tags %q, %v; want %q", res.TagList, err, tc.want)
 			}

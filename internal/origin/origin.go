@@ -5,17 +5,31 @@ package origin
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gqlcache/gqlcache/internal/cache"
 )
 
-// An Origin answers a query with one JSON value and what it says about
+// An Origin answers a request with one JSON value and what it says about
 // keeping it. Implementations must honour ctx: the cache bounds every call
 // with its origin timeout.
 type Origin interface {
-	Fetch(ctx context.Context, query string) (cache.Fetched, error)
+	Fetch(ctx context.Context, req Request) (cache.Fetched, error)
+}
+
+// A Request is what a miss asks the origin for. Every part of it is part of
+// the cache key, so two requests that differ in any part never share an
+// answer.
+type Request struct {
+	// Query is the data field's query argument, or the REST shim's query
+	// parameter: empty when a REST call gives none.
+	Query string
+	// Params are the REST shim's query-string parameters other than query,
+	// each name with its values in the order the caller gave them. Nil from
+	// GraphQL, whose data field has no other argument.
+	Params url.Values
 }
 
 // Generator is the built-in origin, the original service's stand-in for a
@@ -30,11 +44,12 @@ type Generator struct {
 
 var _ Origin = Generator{}
 
-// Fetch implements Origin. The query does not change the answer, as in the
-// original service, but it does select the cache entry, and its part before
-// the first ':' tags it ("weather:paris" is tagged "weather"), so that a
-// purge by tag can be tried on the built-in origin.
-func (g Generator) Fetch(ctx context.Context, query string) (cache.Fetched, error) {
+// Fetch implements Origin. Neither the query nor the parameters change the
+// answer, as in the original service, but they do select the cache entry,
+// and the query's part before the first ':' tags it ("weather:paris" is
+// tagged "weather"), so that a purge by tag can be tried on the built-in
+// origin.
+func (g Generator) Fetch(ctx context.Context, req Request) (cache.Fetched, error) {
 	if g.Delay > 0 {
 		t := time.NewTimer(g.Delay)
 		defer t.Stop()
@@ -50,7 +65,7 @@ func (g Generator) Fetch(ctx context.Context, query string) (cache.Fetched, erro
 	}
 	b, err := json.Marshal("Hello, this is fresh data at " + now().UTC().Format(time.RFC3339Nano))
 	got := cache.Fetched{Data: b}
-	if tag, _, ok := strings.Cut(query, ":"); ok && tag != "" {
+	if tag, _, ok := strings.Cut(req.Query, ":"); ok && tag != "" {
 		got.Tags = []string{tag}
 	}
 	return got, err

@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGeneratorAnswersTheSeedSentence(t *testing.T) {
 	at := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
-	got, err := Generator{Now: func() time.Time { return at }}.Fetch(context.Background(), "x")
+	got, err := Generator{Now: func() time.Time { return at }}.Fetch(context.Background(), Request{Query: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +33,11 @@ func TestGeneratorDelayHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := Generator{Delay: 10 * time.Second}.Fetch(ctx, "x")
+	_, err := Generator{Delay: 10 * time.Second}.Fetch(ctx, Request{Query: "x"})
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Errorf("got %v after %v; want DeadlineExceeded promptly", err, time.Since(start))
 	}
-	got, err := Generator{Delay: 20 * time.Millisecond}.Fetch(context.Background(), "x")
+	got, err := Generator{Delay: 20 * time.Millisecond}.Fetch(context.Background(), Request{Query: "x"})
 	if err != nil || !strings.Contains(string(got.Data), "fresh data") {
 		t.Errorf("with a short delay: got %s, %v", got.Data, err)
 	}
@@ -45,7 +45,7 @@ func TestGeneratorDelayHonoursContext(t *testing.T) {
 
 func TestGeneratorTagsByThePartBeforeTheColon(t *testing.T) {
 	for query, want := range map[string]string{"weather:paris": "[weather]", "weather:paris:today": "[weather]", "plain": "[]", ":x": "[]"} {
-		got, err := Generator{}.Fetch(context.Background(), query)
+		got, err := Generator{}.Fetch(context.Background(), Request{Query: query})
 		if err != nil || fmt.Sprint(got.Tags) != want {
 			t.Errorf("%q: got tags %v, %v; want %s", query, got.Tags, err, want)
 		}

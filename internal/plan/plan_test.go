@@ -100,7 +100,7 @@ func TestPlansWriteWhatGqlgenWrites(t *testing.T) {
 
 type failingOrigin struct{}
 
-func (failingOrigin) Fetch(context.Context, string) (cache.Fetched, error) {
+func (failingOrigin) Fetch(context.Context, origin.Request) (cache.Fetched, error) {
 	return cache.Fetched{}, errors.New("connection refused at 10.0.0.7")
 }
 

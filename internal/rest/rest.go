@@ -1,7 +1,8 @@
 // Package rest is the REST shim for legacy callers of the original Flask
-// service: GET /data?query=X answers from the same cache entry as the
-// GraphQL field data(query: "X"), in the original JSON shape, with the
-// standard HTTP caching headers (Cache-Control, Age, ETag, Cache-Status).
+// service: GET /data, with any query string, in the original JSON shape,
+// with the standard HTTP caching headers (Cache-Control, Age, ETag,
+// Cache-Status). GET /data?query=X answers from the same cache entry as the
+// GraphQL field data(query: "X").
 package rest
 
 import (
@@ -19,7 +20,6 @@ import (
 
 	"github.com/gqlcache/gqlcache/internal/admin"
 	"github.com/gqlcache/gqlcache/internal/cache"
-	"github.com/gqlcache/gqlcache/internal/gqlscalar"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
@@ -44,6 +44,14 @@ type Options struct {
 	AdminToken string
 	// CacheName names this cache in Cache-Status headers. Empty: "gqlcache".
 	CacheName string
+	// NaiveCachedAt writes cached_at as the original service did, with
+	// Python's datetime.now().isoformat(): the service's local time (its TZ
+	// variable, else the system's zone; UTC in most containers), to the
+	// microsecond, with no offset, for callers that subtract it from their
+	// own naive datetime.now(). False: RFC 3339 in UTC with a +00:00 offset
+	// and milliseconds, which datetime.fromisoformat reads from Python 3.7
+	// on (it refuses a Z before 3.11).
+	NaiveCachedAt bool
 }
 
 // Handler serves /data.
@@ -60,16 +68,16 @@ func New(o Options) *Handler {
 	return &Handler{o: o}
 }
 
-// Get answers GET /data?query=X.
+// Get answers GET /data with any query string.
 func (h *Handler) Get() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := h.parse(r.URL.RawQuery)
+		req, err := h.parse(r.URL.RawQuery)
 		if err != nil {
 			httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
 			return
 		}
-		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(q), func(ctx context.Context) (cache.Fetched, error) {
-			return h.o.Origin.Fetch(ctx, q)
+		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(req), func(ctx context.Context) (cache.Fetched, error) {
+			return h.o.Origin.Fetch(ctx, req.Request)
 		})
 		if err != nil {
 			writeCacheError(w, r, err)
@@ -95,7 +103,7 @@ func (h *Handler) Get() http.Handler {
 			}
 		}
 		hdr["Content-Type"] = contentTypeJSON
-		_, _ = w.Write(body(res))
+		_, _ = w.Write(h.body(res))
 	})
 }
 
@@ -107,9 +115,10 @@ func NotAllowed(allow string) http.Handler {
 	})
 }
 
-// Delete answers DELETE /data?query=X, which invalidates the entry, and
-// DELETE /data?tag=A[&tag=B...][&soft=true], which purges every entry
-// carrying any of the tags, for a caller holding the admin token.
+// Delete answers DELETE /data?tag=A[&tag=B...][&soft=true], which purges
+// every entry carrying any of the tags, and DELETE with any other query
+// string, which invalidates the entry GET answers with that query string,
+// for a caller holding the admin token.
 func (h *Handler) Delete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !admin.Authorized(r.Header.Get("Authorization"), h.o.AdminToken) {
@@ -121,12 +130,12 @@ func (h *Handler) Delete() http.Handler {
 			h.purgeTags(w, r, vals)
 			return
 		}
-		q, err := h.parse(r.URL.RawQuery)
+		req, err := h.parse(r.URL.RawQuery)
 		if err != nil {
 			httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
 			return
 		}
-		existed, err := h.o.Cache.Invalidate(r.Context(), h.cacheQuery(q))
+		existed, err := h.o.Cache.Invalidate(r.Context(), h.cacheQuery(req))
 		if err != nil {
 			writeCacheError(w, r, err)
 			return
@@ -172,55 +181,125 @@ func (h *Handler) purgeTags(w http.ResponseWriter, r *http.Request, vals url.Val
 	}{tags, soft && h.o.Stale > 0, n})
 }
 
-func (h *Handler) cacheQuery(q string) cache.Query {
-	return cache.Query{Field: h.o.Field, Args: map[string]any{"query": q}, Policy: h.o.Policy}
+// request is a /data query string, read: what it asks the origin, and
+// whether it gave the query parameter at all.
+type request struct {
+	origin.Request
+	hasQuery bool
 }
 
-// parse reads the one parameter the shim knows. The original service keyed
-// on the whole path with its query string, so two URLs that differ in
-// meaning never shared an entry; here every parameter but query is refused
-// rather than silently ignored, and parameter order cannot matter.
-func (h *Handler) parse(raw string) (string, error) {
-	qs, err := queryValues(raw)
-	if err != nil {
-		return "", err
-	}
+// noArgs keys GET /data without a query string; keys only read it.
+var noArgs = map[string]any{}
+
+// cacheQuery keys the entry req reads. The original service keyed on the
+// whole query string, so every parameter is part of the key, and only their
+// order is not. A lone query parameter has the arguments of data(query:),
+// so both doors share that entry; anything else has arguments GraphQL
+// cannot give (no query, or params), so it never meets a GraphQL entry.
+func (h *Handler) cacheQuery(req request) cache.Query {
+	q := cache.Query{Field: h.o.Field, Policy: h.o.Policy}
 	switch {
-	case len(qs) == 0:
-		return "", errors.New("missing parameter query")
-	case len(qs) > 1:
-		return "", errors.New("parameter query must be given once")
-	case !utf8.ValidString(qs[0]):
-		return "", errors.New("parameter query must be valid UTF-8")
-	case len(qs[0]) > h.o.MaxQueryLen:
-		return "", fmt.Errorf("parameter query is longer than %d bytes", h.o.MaxQueryLen)
-	case strings.ContainsFunc(qs[0], isControl):
-		// No query to the origin means one, and logs and keys should never hold one.
-		return "", errors.New("parameter query must not contain control characters")
+	case req.Params == nil && req.hasQuery:
+		q.Args = map[string]any{"query": req.Query}
+	case req.Params == nil:
+		q.Args = noArgs
+	default:
+		params := make(map[string]any, len(req.Params))
+		for name, vs := range req.Params {
+			vals := make([]any, len(vs))
+			for i, v := range vs {
+				vals[i] = v
+			}
+			params[name] = vals
+		}
+		q.Args = map[string]any{"params": params}
+		if req.hasQuery {
+			q.Args["query"] = req.Query
+		}
 	}
-	return qs[0], nil
+	return q
 }
 
-// queryValues returns the values of the query parameter, refusing any
-// other. The usual request, a lone query=..., skips url.ParseQuery's map.
-func queryValues(raw string) ([]string, error) {
+// parse reads a /data query string. Every query string the original service
+// took is taken, but for malformed ones: a bad escape, a ';' (which Go, like
+// the browsers, does not take for a separator), invalid UTF-8, a control
+// character (none means anything to an origin, and logs should never hold
+// one), a query parameter given twice (which one would the origin be
+// asked?) or longer than MaxQueryLen, and other parameters longer than
+// MaxQueryLen together.
+func (h *Handler) parse(raw string) (request, error) {
+	if raw == "" {
+		// GET /data: the original service's one documented call.
+		return request{}, nil
+	}
 	if v, ok := strings.CutPrefix(raw, "query="); ok && !strings.ContainsAny(v, "&;") {
+		// The usual request, a lone query=..., skips url.ParseQuery's map.
 		q, err := url.QueryUnescape(v)
 		if err != nil {
-			return nil, errors.New("the query string is malformed")
+			return request{}, errMalformed
 		}
-		return []string{q}, nil
+		if err := h.checkQuery(q); err != nil {
+			return request{}, err
+		}
+		return request{Request: origin.Request{Query: q}, hasQuery: true}, nil
 	}
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, errors.New("the query string is malformed")
+		return request{}, errMalformed
 	}
-	for name := range vals {
-		if name != "query" {
-			return nil, fmt.Errorf("unknown parameter %q: only query is accepted", name)
+	var req request
+	size := 0
+	for name, vs := range vals {
+		if name == "query" {
+			if len(vs) != 1 {
+				return request{}, errors.New("parameter query must be given once")
+			}
+			req.Query, req.hasQuery = vs[0], true
+			continue
+		}
+		if err := checkText("parameter name", name); err != nil {
+			return request{}, err
+		}
+		size += len(name)
+		for _, v := range vs {
+			if err := checkText("parameter "+strconv.Quote(name), v); err != nil {
+				return request{}, err
+			}
+			size += len(v)
 		}
 	}
-	return vals["query"], nil
+	if size > h.o.MaxQueryLen {
+		return request{}, fmt.Errorf("the parameters other than query are longer than %d bytes together", h.o.MaxQueryLen)
+	}
+	delete(vals, "query")
+	if len(vals) > 0 {
+		req.Params = vals
+	}
+	if req.hasQuery {
+		if err := h.checkQuery(req.Query); err != nil {
+			return request{}, err
+		}
+	}
+	return req, nil
+}
+
+var errMalformed = errors.New("the query string is malformed: a bad %-escape, or a ';' (write it %3B)")
+
+func (h *Handler) checkQuery(q string) error {
+	if len(q) > h.o.MaxQueryLen {
+		return fmt.Errorf("parameter query is longer than %d bytes", h.o.MaxQueryLen)
+	}
+	return checkText("parameter query", q)
+}
+
+func checkText(what, s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return errors.New(what + " must be valid UTF-8")
+	case strings.ContainsFunc(s, isControl):
+		return errors.New(what + " must not contain control characters")
+	}
+	return nil
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
@@ -269,7 +348,7 @@ func (h *Handler) cacheStatus(res cache.Result) string {
 
 // body is the original service's JSON shape. The data is the origin's JSON,
 // written as stored.
-func body(res cache.Result) []byte {
+func (h *Handler) body(res cache.Result) []byte {
 	src := "cache"
 	if res.Source == cache.SourceOrigin {
 		src = "database"
@@ -280,11 +359,36 @@ func body(res cache.Result) []byte {
 	b = append(b, `","data":`...)
 	b = append(b, res.Data...)
 	b = append(b, `,"cached_at":"`...)
-	b = res.CachedAt.UTC().AppendFormat(b, gqlscalar.TimeLayout)
+	if h.o.NaiveCachedAt {
+		b = appendIsoformat(b, res.CachedAt.Local())
+	} else {
+		b = res.CachedAt.UTC().AppendFormat(b, awareLayout)
+	}
 	b = append(b, `","expires_in_seconds":`...)
 	b = strconv.AppendInt(b, int64(res.ExpiresIn()), 10)
 	b = append(b, "}\n"...)
 	return b
+}
+
+// awareLayout is RFC 3339 with milliseconds and a numeric offset, +00:00 in
+// UTC: the instant GraphQL's cachedAt names, in a form Python's
+// datetime.fromisoformat reads in every version since 3.7.
+const awareLayout = "2006-01-02T15:04:05.000-07:00"
+
+// appendIsoformat writes t as Python's datetime.isoformat() writes a naive
+// datetime: no offset, and microseconds only when there are some.
+func appendIsoformat(b []byte, t time.Time) []byte {
+	b = t.AppendFormat(b, "2006-01-02T15:04:05")
+	us := t.Nanosecond() / 1000
+	if us == 0 {
+		return b
+	}
+	frac := [7]byte{'.'}
+	for i := 6; i > 0; i-- {
+		frac[i] = byte('0' + us%10)
+		us /= 10
+	}
+	return append(b, frac[:]...)
 }
 
 // matches reports whether an If-None-Match header names etag, by the weak
