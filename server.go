@@ -42,8 +42,22 @@ func main() {
 // shutdown. It returns when ctx ends or a signal arrives (after shutting
 // down) or when the server cannot serve.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			// The first signal starts the drain. The next one gets its
+			// default action back, before the drain begins, and ends the
+			// process at once, for an operator who cannot wait.
+			signal.Stop(sigs)
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,7 +98,8 @@ func newOrigin(cfg config) origin.Origin {
 	return &origin.HTTP{URL: cfg.originURL, Client: &http.Client{Transport: t}}
 }
 
-// serve wires the service around org and serves until ctx ends.
+// serve wires the service around org and serves until ctx ends, then
+// drains for cfg.shutdownDelay and shuts down within cfg.shutdownTimeout.
 func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) error {
 	var tp trace.TracerProvider
 	if cfg.tracing {
@@ -130,6 +145,14 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	a.drain.begin()
+	logger.Info("draining: /readyz fails and answers close their connections; a second signal stops at once",
+		"delay", cfg.shutdownDelay.String())
+	select {
+	case <-time.After(cfg.shutdownDelay):
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
@@ -146,6 +169,7 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 type app struct {
 	handler http.Handler
 	cache   *cache.Cache
+	drain   *drain
 	close   func()
 }
 
@@ -194,9 +218,10 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		closeStore()
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp})
+	d := &drain{}
+	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp, drain: d})
 	// The cache's background refreshes end before the store closes.
-	return &app{handler: h, cache: c, close: func() { c.Close(); closeStore() }}, nil
+	return &app{handler: h, cache: c, drain: d, close: func() { c.Close(); closeStore() }}, nil
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
