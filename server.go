@@ -156,7 +156,13 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	// Within the same budget, past it at once: what is left in flight ends,
+	// or gives its lease back rather than leave other replicas waiting on it.
+	if cerr := a.cache.Shutdown(sctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
