@@ -47,7 +47,7 @@ func TestSIGTERMDrainsBeforeStopping(t *testing.T) {
 	}
 
 	if err := s.exit(time.Minute); err != nil {
-		t.Errorf("after the drain: the process exited with %v; want exit status 0\nlog:\n%s", err, s.proc.logs)
+		t.Errorf("after the drain: the process exited with %v; want exit status 0\nlog:\n%s", err, s.logs)
 	}
 }
 

@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 type service struct {
 	url  string
 	t    *testing.T
+	logs *logWatch
 	proc *child // nil when in-process
 }
 
@@ -132,7 +133,7 @@ func startWith(t *testing.T, logs *logWatch, runIt func(context.Context) error) 
 			}
 			http.DefaultClient.CloseIdleConnections()
 		})
-		return &service{url: "http://" + addr, t: t}
+		return &service{url: "http://" + addr, t: t, logs: logs}
 	case err := <-done:
 		cancel()
 		t.Fatalf("the service did not start: %v\nlog:\n%s", err, logs)
@@ -179,7 +180,7 @@ func startProcess(t *testing.T, env map[string]string) *service {
 	})
 	select {
 	case addr := <-p.logs.addrc:
-		return &service{url: "http://" + addr, t: t, proc: p}
+		return &service{url: "http://" + addr, t: t, logs: p.logs, proc: p}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("service process did not start; log:\n%s", p.logs)
 	}

@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "usage: %s [flags]\n\nEach flag overrides the environment variable it names; see README.md.\n", args[0])
 		fs.PrintDefaults()
 	}
+	version := fs.Bool("version", false, "print the build's version and exit")
 	getenv, err := withFlags(fs, args[1:], getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -74,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q: configuration is by flags or environment variables", fs.Args())
+	}
+	if *version {
+		_, err := fmt.Fprintln(stdout, readBuild())
+		return err
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -135,7 +140,8 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "store", a.cache.Describe(),
+	logger.Info("listening", "addr", ln.Addr().String(), "version", a.build.version, "revision", a.build.revision,
+		"store", a.cache.Describe(),
 		"ttl", cfg.ttl.String(), "stale", cfg.stale.String(), "prefix", cfg.prefix)
 
 	served := make(chan error, 1)
@@ -176,6 +182,7 @@ type app struct {
 	handler http.Handler
 	cache   *cache.Cache
 	drain   *drain
+	build   build
 	close   func()
 }
 
@@ -183,7 +190,8 @@ type app struct {
 // surface around org. A nil tp means no tracing, at no cost.
 func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger, tp trace.TracerProvider) (*app, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b := readBuild()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), b.collector())
 
 	store, closeStore, err := openStore(ctx, cfg, logger)
 	if err != nil {
@@ -227,7 +235,7 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 	d := &drain{}
 	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp, drain: d})
 	// The cache's background refreshes end before the store closes.
-	return &app{handler: h, cache: c, drain: d, close: func() { c.Close(); closeStore() }}, nil
+	return &app{handler: h, cache: c, drain: d, build: b, close: func() { c.Close(); closeStore() }}, nil
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

@@ -241,11 +241,11 @@ type Cache struct {
 	work    sync.WaitGroup
 	// halt ends when Shutdown stops waiting: it cuts short the origin calls
 	// and lease waits of the fills still in flight.
-	halt    context.Context
-	haltNow context.CancelFunc
-	near       *near // nil: no near cache
-	stopNear   context.CancelFunc
-	shield     *shield
+	halt     context.Context
+	haltNow  context.CancelFunc
+	near     *near // nil: no near cache
+	stopNear context.CancelFunc
+	shield   *shield
 	// tagsDropped logs the first answer whose tags were cut, once.
 	tagsDropped sync.Once
 }
