@@ -48,6 +48,17 @@ if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
 	redis_url="redis://127.0.0.1:$rp/0"
 fi
 
+# listen_port: a free port below the ephemeral range. A replica starts
+# again on its port mid-run, while the load opens connections from
+# ephemeral ports, one of which could otherwise have taken it.
+listen_port() {
+	local p
+	while :; do
+		p=$((10000 + RANDOM % 10000))
+		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
 # replica N PORT ROUND: start replica N, recording its pid in rpid[N].
 declare -A rpid
 replica() {
@@ -69,13 +80,14 @@ wait_up() {
 		backend_up "$1" && return
 		sleep 0.1
 	done
-	echo "replica $1 did not come back into rotation" >&2
+	echo "replica $1 did not come back into rotation; its log:" >&2
+	cat "$tmp/r$1.log" >&2
 	exit 1
 }
 
 round() {
 	local n=$1 lb stats p1 p2 i target start
-	lb=$(free_port); stats=$(free_port); p1=$(free_port); p2=$(free_port)
+	lb=$(listen_port); stats=$(listen_port); p1=$(listen_port); p2=$(listen_port)
 	local -a ports=("" "$p1" "$p2")
 	cat >"$tmp/haproxy.cfg" <<CFG
 global
