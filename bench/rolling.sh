@@ -7,10 +7,11 @@
 # vegeta sends a constant RATE for DURATION of GET /data over 500 keys while
 # each replica in turn gets SIGTERM and is started again once it has exited,
 # RESTARTS in all, spread evenly over the run from 1 s in, each only once the
-# replica restarted before it is back in rotation. It prints requests, failures and status
-# codes as the client saw them. Figures go in docs/operations.md.
+# replica restarted before it is back in rotation. It prints requests,
+# failures and status codes as the client saw them. Figures go in
+# docs/operations.md.
 #
-#   make rolling                  # ROUNDS=1 RATE=400 DURATION=24s RESTARTS=3
+#   make rolling                  # ROUNDS=1 RATE=400 DURATION=24 (s) RESTARTS=3
 #   GQLCACHE_BIN=/path/to/gqlcache bench/rolling.sh   # another build
 #
 # The replicas run with the build's defaults (SHUTDOWN_DELAY included) under
@@ -27,9 +28,12 @@ VEGETA=github.com/tsenart/vegeta/v12@v12.13.0
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-if ! command -v haproxy >/dev/null 2>&1; then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
-fi
+for bin in haproxy jq bc curl; do
+	if ! command -v "$bin" >/dev/null 2>&1; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy jq bc curl >/dev/null
+		break
+	fi
+done
 
 echo "building..." >&2
 if [ -n "${GQLCACHE_BIN:-}" ]; then
