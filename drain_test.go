@@ -40,6 +40,9 @@ func TestSIGTERMDrainsBeforeStopping(t *testing.T) {
 	if !strings.Contains(body, `"draining"`) {
 		t.Errorf("draining: GET /readyz body = %s; want it to say draining", body)
 	}
+	if code, body := fetch(t, client, s.url+"/healthz"); code != http.StatusOK {
+		t.Errorf("draining: GET /healthz = %d %s; want 200, or a liveness probe would restart the replica mid-drain", code, body)
+	}
 	resp := getData(t, client, s.url)
 	// Go's client reads Connection: close into resp.Close.
 	if !resp.Close {
