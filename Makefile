@@ -1,6 +1,6 @@
 # The README's two commands are `go run .` and `make test`; the other
 # targets are what CI runs besides.
-.PHONY: run test check generate fuzz load stall
+.PHONY: run test check generate fuzz load stall rolling
 
 run:
 	go run .
@@ -68,3 +68,8 @@ load:
 # What a paused or slow Redis costs a request (figures in RELIABILITY.md).
 stall:
 	bench/stall.sh
+
+# A rolling restart of two replicas behind HAProxy under constant load:
+# failed requests and their status codes (figures in docs/operations.md).
+rolling:
+	bench/rolling.sh

@@ -59,6 +59,7 @@ type config struct {
 	nearBytes           int
 	logLevel            slog.Level
 	logJSON             bool
+	shutdownDelay       time.Duration
 	shutdownTimeout     time.Duration
 }
 
@@ -93,6 +94,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		nearTTL:         p.duration("NEAR_CACHE_TTL", time.Second, false),
 		nearBytes:       p.positiveInt("NEAR_CACHE_BYTES", 16<<20),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
+		// Why this default: docs/operations.md, "Draining on SIGTERM".
+		shutdownDelay: p.duration("SHUTDOWN_DELAY", 5*time.Second, false),
 
 		// Why these defaults: docs/origins.md, "Origin protection".
 		originMaxInflight:  p.positiveInt("ORIGIN_MAX_INFLIGHT", 16),

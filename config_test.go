@@ -26,8 +26,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if c.addr != ":8080" || c.ttl != 5*time.Second || c.stale != 0 || c.prefix != "gqlcache" ||
 		c.redisURL != "" || c.originDelay != 0 || c.scope != cache.ScopePublic || c.nearTTL != time.Second ||
-		c.production || !c.introspection || c.naiveCachedAt {
-		t.Errorf("defaults: got %+v; want :8080, 5s TTL, no stale window, prefix gqlcache, memory store, no delay, public, aware timestamps", c)
+		c.production || !c.introspection || c.naiveCachedAt || c.shutdownDelay != 5*time.Second {
+		t.Errorf("defaults: got %+v; want :8080, 5s TTL, no stale window, prefix gqlcache, memory store, no delay, public, aware timestamps, a 5s drain", c)
 	}
 }
 
@@ -77,6 +77,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
 		{"NEAR_CACHE_TTL", "-1s"},
+		{"SHUTDOWN_DELAY", "5"},
+		{"SHUTDOWN_DELAY", "-1s"},
 		{"ORIGIN_URL", "ftp://upstream/{query}"},
 		{"CORS_ORIGINS", "app.example.com"},
 		{"APQ_TTL", "forever"},

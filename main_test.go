@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,8 +48,10 @@ func TestMain(m *testing.M) {
 
 // service is one running instance of the service under test.
 type service struct {
-	url string
-	t   *testing.T
+	url  string
+	t    *testing.T
+	logs *logWatch
+	proc *child // nil when in-process
 }
 
 // logWatch collects a service's log lines and reports its listen address.
@@ -107,8 +110,9 @@ func startWithOrigin(t *testing.T, env map[string]string, org origin.Origin) *se
 
 func withDefaults(env map[string]string) map[string]string {
 	// GOMEMLIMIT keeps run from setting the soft memory limit of the whole
-	// test process (TestServiceFitsItsMemory runs it in its own).
-	out := map[string]string{"ADDR": "127.0.0.1:0", "LOG_FORMAT": "json", "GOMEMLIMIT": "off"}
+	// test process (TestServiceFitsItsMemory runs it in its own). No test
+	// but the drain's own waits out a drain at its end.
+	out := map[string]string{"ADDR": "127.0.0.1:0", "LOG_FORMAT": "json", "GOMEMLIMIT": "off", "SHUTDOWN_DELAY": "0"}
 	for k, v := range env {
 		out[k] = v
 	}
@@ -129,7 +133,7 @@ func startWith(t *testing.T, logs *logWatch, runIt func(context.Context) error) 
 			}
 			http.DefaultClient.CloseIdleConnections()
 		})
-		return &service{url: "http://" + addr, t: t}
+		return &service{url: "http://" + addr, t: t, logs: logs}
 	case err := <-done:
 		cancel()
 		t.Fatalf("the service did not start: %v\nlog:\n%s", err, logs)
@@ -141,7 +145,9 @@ func startWith(t *testing.T, logs *logWatch, runIt func(context.Context) error) 
 }
 
 // startProcess runs the service as a separate OS process (this test binary
-// in service mode), as an operator would run several replicas.
+// in service mode), as an operator would run several replicas. Unless the
+// test waits for its end itself (service.exit), it is stopped at the test's
+// end and must then exit cleanly.
 func startProcess(t *testing.T, env map[string]string) *service {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
@@ -156,21 +162,54 @@ func startProcess(t *testing.T, env map[string]string) *service {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logs := newLogWatch()
-	go func() { _, _ = io.Copy(logs, bufio.NewReader(out)) }()
+	p := &child{cmd: cmd, logs: newLogWatch(), exited: make(chan struct{})}
+	go func() {
+		_, _ = io.Copy(p.logs, bufio.NewReader(out))
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
+		if p.awaited.Load() {
+			return
+		}
 		_ = cmd.Process.Signal(os.Interrupt)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("service process exited with %v after SIGINT; want a clean exit\nlog:\n%s", err, logs)
+		<-p.exited
+		if p.err != nil {
+			t.Errorf("service process exited with %v after SIGINT; want a clean exit\nlog:\n%s", p.err, p.logs)
 		}
 	})
 	select {
-	case addr := <-logs.addrc:
-		return &service{url: "http://" + addr, t: t}
+	case addr := <-p.logs.addrc:
+		return &service{url: "http://" + addr, t: t, logs: p.logs, proc: p}
 	case <-time.After(20 * time.Second):
-		t.Fatalf("service process did not start; log:\n%s", logs)
+		t.Fatalf("service process did not start; log:\n%s", p.logs)
 	}
 	return nil
+}
+
+// child is a service running as a child process.
+type child struct {
+	cmd     *exec.Cmd
+	logs    *logWatch
+	exited  chan struct{}
+	err     error // cmd.Wait's, once exited is closed
+	awaited atomic.Bool
+}
+
+// exit waits up to limit for the service process to end and returns how
+// it ended.
+func (s *service) exit(limit time.Duration) error {
+	s.t.Helper()
+	s.proc.awaited.Store(true)
+	select {
+	case <-s.proc.exited:
+		return s.proc.err
+	case <-time.After(limit):
+		_ = s.proc.cmd.Process.Kill()
+		<-s.proc.exited
+		s.t.Fatalf("service process still running %v later; log:\n%s", limit, s.proc.logs)
+		return nil
+	}
 }
 
 // payload is the typed answer as a GraphQL client reads it.

@@ -127,7 +127,7 @@ func TestServiceFitsItsMemory(t *testing.T) {
 				cmd = exec.Command("sh", "-c", `echo $$ >"$0" && exec "$@"`, procs, bin)
 			}
 			cmd.Env = append([]string{"ADDR=127.0.0.1:0", "LOG_FORMAT=json", "CACHE_TTL=1h", "MODE=production",
-				"ORIGIN_URL=" + org.URL}, tc.env...)
+				"SHUTDOWN_DELAY=0", "ORIGIN_URL=" + org.URL}, tc.env...)
 			svc := startBinary(t, cmd)
 			if want := fmt.Sprintf("%.1fMiB", float64(tc.store)/mib); svc.memory["cache_memory_bytes"] != want {
 				t.Errorf("start-up line %v: got cache_memory_bytes %q; want %q", svc.memory, svc.memory["cache_memory_bytes"], want)

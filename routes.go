@@ -33,6 +33,7 @@ type deps struct {
 	registry *prometheus.Registry
 	logger   *slog.Logger
 	tracer   trace.TracerProvider // nil: no tracing
+	drain    *drain
 }
 
 // newServer returns the whole HTTP surface, one line per endpoint.
@@ -85,11 +86,11 @@ func newServer(d deps) http.Handler {
 	mux.Handle("/data", rest.NotAllowed("GET, DELETE"))
 	mux.Handle("GET /openapi.json", rest.OpenAPI())
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(d.cache))
+	mux.Handle("GET /readyz", handleReadyz(d.cache, d.drain))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", handleNotFound())
 	facts := withRequestFacts(newRevalidationPolicy(d.cfg.clientRevalidation, d.cfg.adminToken, d.registry), mux)
-	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts))))
+	return withDrain(d.drain, withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts)))))
 }
 
 func handleGraphQL(d deps) http.Handler {
@@ -131,9 +132,14 @@ func handleHealthz() http.Handler {
 // handleReadyz reports whether the service can serve and from what. A
 // failing store leaves it ready but degraded: requests are still answered,
 // from the origin, so taking every replica out of rotation would only turn
-// a slower service into an outage.
-func handleReadyz(c *cache.Cache) http.Handler {
+// a slower service into an outage. A draining replica is not ready: it is
+// about to stop, and the balancer must send its requests elsewhere.
+func handleReadyz(c *cache.Cache, d *drain) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.draining() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
 		body := map[string]any{"status": "ready", "store": c.Describe(), "store_reachable": true, "origin_breaker": c.OriginBreaker()}

@@ -42,8 +42,22 @@ func main() {
 // shutdown. It returns when ctx ends or a signal arrives (after shutting
 // down) or when the server cannot serve.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			// The first signal starts the drain. The next one gets its
+			// default action back, before the drain begins, and ends the
+			// process at once, for an operator who cannot wait.
+			signal.Stop(sigs)
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -51,6 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "usage: %s [flags]\n\nEach flag overrides the environment variable it names; see docs/configuration.md.\n", args[0])
 		fs.PrintDefaults()
 	}
+	version := fs.Bool("version", false, "print the build's version and exit")
 	getenv, err := withFlags(fs, args[1:], getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -60,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q: configuration is by flags or environment variables", fs.Args())
+	}
+	if *version {
+		_, err := fmt.Fprintln(stdout, readBuild())
+		return err
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -84,7 +103,8 @@ func newOrigin(cfg config) origin.Origin {
 	return &origin.HTTP{URL: cfg.originURL, Client: &http.Client{Transport: t}}
 }
 
-// serve wires the service around org and serves until ctx ends.
+// serve wires the service around org and serves until ctx ends, then
+// drains for cfg.shutdownDelay and shuts down within cfg.shutdownTimeout.
 func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger) error {
 	var tp trace.TracerProvider
 	if cfg.tracing {
@@ -120,7 +140,8 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "store", a.cache.Describe(),
+	logger.Info("listening", "addr", ln.Addr().String(), "version", a.build.version, "revision", a.build.revision,
+		"store", a.cache.Describe(),
 		"ttl", cfg.ttl.String(), "stale", cfg.stale.String(), "prefix", cfg.prefix)
 
 	served := make(chan error, 1)
@@ -130,10 +151,24 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	a.drain.begin()
+	logger.Info("draining: /readyz fails and answers close their connections; a second signal stops at once",
+		"delay", cfg.shutdownDelay.String())
+	select {
+	case <-time.After(cfg.shutdownDelay):
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	// Within the same budget, past it at once: what is left in flight ends,
+	// or gives its lease back rather than leave other replicas waiting on it.
+	if cerr := a.cache.Shutdown(sctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
@@ -146,6 +181,8 @@ func serve(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logg
 type app struct {
 	handler http.Handler
 	cache   *cache.Cache
+	drain   *drain
+	build   build
 	close   func()
 }
 
@@ -153,7 +190,8 @@ type app struct {
 // surface around org. A nil tp means no tracing, at no cost.
 func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Logger, tp trace.TracerProvider) (*app, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b := readBuild()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), b.collector())
 
 	store, closeStore, err := openStore(ctx, cfg, logger)
 	if err != nil {
@@ -194,9 +232,10 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		closeStore()
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp})
+	d := &drain{}
+	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp, drain: d})
 	// The cache's background refreshes end before the store closes.
-	return &app{handler: h, cache: c, close: func() { c.Close(); closeStore() }}, nil
+	return &app{handler: h, cache: c, drain: d, build: b, close: func() { c.Close(); closeStore() }}, nil
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

@@ -234,9 +234,18 @@ type Cache struct {
 	// read the entry before the refresh replaced it arrive after it ended.
 	refreshing sync.Map
 	background sync.WaitGroup
-	near       *near // nil: no near cache
-	stopNear   context.CancelFunc
-	shield     *shield
+	// work counts the fills and refreshes in flight, which Shutdown waits
+	// for; none starts once closing is set.
+	workMu  sync.Mutex
+	closing bool
+	work    sync.WaitGroup
+	// halt ends when Shutdown stops waiting: it cuts short the origin calls
+	// and lease waits of the fills still in flight.
+	halt     context.Context
+	haltNow  context.CancelFunc
+	near     *near // nil: no near cache
+	stopNear context.CancelFunc
+	shield   *shield
 	// tagsDropped logs the first answer whose tags were cut, once.
 	tagsDropped sync.Once
 }
@@ -301,6 +310,7 @@ func New(store Store, opts Options) (*Cache, error) {
 		opts.OriginBreakerCooldown = 5 * time.Second
 	}
 	c := &Cache{store: store, opts: opts, owner: strconv.FormatUint(rand.Uint64(), 36), m: newMetrics(opts.Registerer)}
+	c.halt, c.haltNow = context.WithCancel(context.Background())
 	c.shield = newShield(c)
 	if b, ok := store.(Broadcaster); ok && opts.NearTTL > 0 {
 		n, err := newNear(opts.NearTTL, opts.NearBytes)
@@ -362,9 +372,53 @@ func (c *Cache) Describe() string { return c.store.Describe() }
 // serves (from the origin), so callers decide what readiness means.
 func (c *Cache) Ready(ctx context.Context) error { return c.store.Ping(ctx) }
 
-// Close stops listening for other processes' writes and waits for
-// background refreshes to finish. A Cache must not be used after Close.
+// ErrClosed is returned by a Get that would have to fill an entry after
+// Shutdown has begun: a fill started then could outlive the process and
+// leave its lease for others to wait out. It wraps ErrOriginUnavailable,
+// which is what a client should make of it.
+var ErrClosed = fmt.Errorf("%w: the cache is shutting down", ErrOriginUnavailable)
+
+// Shutdown waits for the fills and refreshes in flight to end, starting no
+// new one. Should ctx end first, it cuts their origin calls and lease waits
+// short: each then gives back the lease it holds, so that processes sharing
+// the store fill the key at once instead of waiting out LeaseTTL for a
+// process that is gone, and Shutdown returns ctx's error once they have.
+// Hits and stale hits are still answered afterwards.
+func (c *Cache) Shutdown(ctx context.Context) error {
+	c.workMu.Lock()
+	c.closing = true
+	c.workMu.Unlock()
+	idle := make(chan struct{})
+	go func() {
+		c.work.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		c.haltNow()
+		<-idle
+		return ctx.Err()
+	}
+}
+
+// track counts a fill or refresh about to start, unless Shutdown has begun.
+func (c *Cache) track() bool {
+	c.workMu.Lock()
+	defer c.workMu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.work.Add(1)
+	return true
+}
+
+// Close waits for the fills and refreshes in flight (see Shutdown), then
+// stops listening for other processes' writes. A Cache must not be used
+// after Close.
 func (c *Cache) Close() {
+	_ = c.Shutdown(context.Background())
 	if c.stopNear != nil {
 		c.stopNear()
 	}
@@ -563,6 +617,10 @@ func (c *Cache) await(ctx context.Context, b budget, key string, p Policy, load 
 	leader := false
 	ch := c.flights.DoChan(flight, func() (any, error) {
 		leader = true
+		if !c.track() {
+			return nil, ErrClosed
+		}
+		defer c.work.Done()
 		// The fill outlives this caller: others may be waiting on it.
 		return c.fill(context.WithoutCancel(ctx), b, key, p, load, !revalidate)
 	})
@@ -599,8 +657,13 @@ func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, 
 			return
 		}
 	}
+	if !c.track() {
+		c.refreshing.CompareAndDelete(key, stale.nonce)
+		return
+	}
 	base := context.WithoutCancel(ctx)
-	c.background.Go(func() {
+	go func() {
+		defer c.work.Done()
 		r := <-c.flights.DoChan(key, func() (any, error) {
 			return c.fill(base, c.newBudget(), key, p, load, true)
 		})
@@ -612,7 +675,7 @@ func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, 
 		}
 		// Forget the entry once it can no longer be served stale.
 		time.AfterFunc(stale.staleUntil.Sub(c.opts.Now()), func() { c.refreshing.CompareAndDelete(key, stale.nonce) })
-	})
+	}()
 }
 
 // fill runs once per flight. It claims the key: one atomic read of the
@@ -738,6 +801,8 @@ func (c *Cache) claim(ctx context.Context, b *budget, key, token string, recheck
 		case <-time.After(c.opts.LeasePoll):
 		case <-deadline:
 			return cur, false, false
+		case <-c.halt.Done():
+			return cur, false, false
 		}
 	}
 }
@@ -768,6 +833,7 @@ func (c *Cache) fetch(ctx context.Context, load Loader, ttl time.Duration) (Fetc
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OriginTimeout)
 	defer cancel()
+	defer context.AfterFunc(c.halt, cancel)()
 	c.m.originFetches.Inc()
 	start := time.Now()
 	got, err := safeLoad(ctx, load)
