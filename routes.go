@@ -21,6 +21,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/plan"
 	"github.com/gqlcache/gqlcache/internal/playground"
 	"github.com/gqlcache/gqlcache/internal/rest"
+	"github.com/gqlcache/gqlcache/internal/results"
 	"github.com/gqlcache/gqlcache/resolvers"
 )
 
@@ -43,6 +44,7 @@ func newServer(d deps) http.Handler {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 3, 12),
 	}, []string{"route", "code"})
 	d.registry.MustRegister(latency)
+	answers := results.New(d.registry, resolvers.DataField)
 	route := func(name string, h http.Handler) http.Handler {
 		h = instrument(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
 		if d.tracer != nil {
@@ -53,7 +55,7 @@ func newServer(d deps) http.Handler {
 		return h
 	}
 
-	gql := route("graphql", handleGraphQL(d))
+	gql := route("graphql", handleGraphQL(d, answers))
 	shim := rest.New(rest.Options{
 		Cache:       d.cache,
 		Origin:      d.origin,
@@ -62,6 +64,7 @@ func newServer(d deps) http.Handler {
 		Stale:       d.cfg.stale,
 		MaxQueryLen: d.cfg.maxQueryLen,
 		AdminToken:  d.cfg.adminToken,
+		Results:     answers,
 	})
 
 	mux := http.NewServeMux()
@@ -91,8 +94,8 @@ func newServer(d deps) http.Handler {
 	return withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts))))
 }
 
-func handleGraphQL(d deps) http.Handler {
-	rd := resolvers.Deps{Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken}
+func handleGraphQL(d deps, answers *results.Counter) http.Handler {
+	rd := resolvers.Deps{Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken, Results: answers}
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(rd)})
 	var plans gqlhttp.Compiler
 	if d.cfg.plans {

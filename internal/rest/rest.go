@@ -22,6 +22,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/results"
 )
 
 // contentTypeJSON is shared by every answer; net/http only reads it.
@@ -44,6 +45,8 @@ type Options struct {
 	AdminToken string
 	// CacheName names this cache in Cache-Status headers. Empty: "gqlcache".
 	CacheName string
+	// Results counts the answers at this door. Nil: not counted.
+	Results *results.Counter
 }
 
 // Handler serves /data.
@@ -71,6 +74,7 @@ func (h *Handler) Get() http.Handler {
 		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(q), func(ctx context.Context) (cache.Fetched, error) {
 			return h.o.Origin.Fetch(ctx, q)
 		})
+		h.o.Results.Count(results.REST, h.o.Field, res, err)
 		if err != nil {
 			writeCacheError(w, r, err)
 			return
