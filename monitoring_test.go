@@ -61,3 +61,28 @@ func (s *service) sample(series string) float64 {
 	}
 	return -1
 }
+
+// A purge is counted by what it addressed, whichever door asked for it.
+func TestPurgesAreCounted(t *testing.T) {
+	s := startService(t, map[string]string{"ADMIN_TOKEN": "secret"})
+	const key, tags = `gqlcache_cache_purges_total{by="key"}`, `gqlcache_cache_purges_total{by="tags"}`
+	if k, g := s.sample(key), s.sample(tags); k != 0 || g != 0 {
+		t.Fatalf("before any purge: by key %v, by tags %v; want both series at 0", k, g)
+	}
+	auth := []string{"Authorization", "Bearer secret"}
+	if r := s.rest(http.MethodDelete, q("paris"), auth...); r.status != http.StatusOK {
+		t.Fatalf("DELETE by query: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(http.MethodDelete, "tag=city", auth...); r.status != http.StatusOK {
+		t.Fatalf("DELETE by tag: %d %s", r.status, r.raw)
+	}
+	if r := s.post(`mutation { invalidateTags(tags: ["city"]) }`, nil, auth...); len(r.Errors) > 0 {
+		t.Fatalf("invalidateTags: %s", r.raw)
+	}
+	if r := s.rest(http.MethodDelete, q("x")); r.status != http.StatusUnauthorized {
+		t.Fatalf("DELETE without the token: got %d; want 401", r.status)
+	}
+	if k, g := s.sample(key), s.sample(tags); k != 1 || g != 2 {
+		t.Errorf("after one purge by key and two by tag (and one refused): by key %v, by tags %v; want 1 and 2", k, g)
+	}
+}
