@@ -43,9 +43,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		notFound:      counter("cache_not_found_total", "Not-found answers served, from a negative entry or from the origin."),
 		tagsDropped:   counter("cache_tags_dropped_total", "Tags an origin returned past the bounds (too many, too long or not printable ASCII): dropped from the entry."),
 		purgedFills:   counter("cache_purged_fills_total", "Fills not stored because one of their tags was purged after they began."),
-		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Name: "cache_purges_total", Help: "Purges done, by what they addressed: key (one query's entry) or tags (every entry carrying them).",
-		}, []string{"by"}),
 		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
 		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout, retry_after: the origin asked for a pause, or error).",
@@ -75,6 +72,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "store_breaker_open", Help: "1 while the store's circuit breaker is open or half-open (the store is being bypassed), else 0.",
 		}),
+		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "cache_purges_total", Help: "Purges done, by what they addressed: key (one query's entry) or tags (every entry carrying them).",
+		}, []string{"by"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
