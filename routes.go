@@ -45,6 +45,14 @@ func newServer(d deps) http.Handler {
 	}, []string{"route", "code"})
 	d.registry.MustRegister(latency)
 	answers := results.New(d.registry, resolvers.DataField)
+	// What alerts compare resident memory with: the Go runtime's own metrics
+	// know its soft limit, not the limit the kernel enforces.
+	memLimit := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "gqlcache", Name: "memory_limit_bytes",
+		Help: "The memory limit of the process's cgroup, which the caches and the Go soft limit were sized from; 0 when there is none.",
+	})
+	memLimit.Set(float64(d.cfg.memoryLimit))
+	d.registry.MustRegister(memLimit)
 	route := func(name string, h http.Handler) http.Handler {
 		h = instrument(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
 		if d.tracer != nil {

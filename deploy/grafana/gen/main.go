@@ -149,10 +149,11 @@ func build() ([]byte, error) {
 		WithPanel(graph("Store breaker", "1 while the store is bypassed (its circuit breaker open or half-open): every request is a miss.", "short",
 			target{"gqlcache_store_breaker_open" + sel(), "{{instance}}"}).Max(1)).
 		WithRow(dashboard.NewRowBuilder("Process")).
-		WithPanel(graph("Memory against its limit", "What the Go runtime holds (what its soft limit counts), the soft limit (set from the container's limit or GOMEMLIMIT; absent when off), and resident memory.", "bytes",
+		WithPanel(graph("Memory against its limit", "Resident memory against the container's limit (absent without one); what the Go runtime holds against its soft limit (set from the container's limit or GOMEMLIMIT; absent when off).", "bytes",
+			target{"process_resident_memory_bytes" + sel(), "resident {{instance}}"},
+			target{"gqlcache_memory_limit_bytes" + sel() + " > 0", "container limit {{instance}}"},
 			target{"go_memstats_sys_bytes" + sel() + " - go_memstats_heap_released_bytes" + sel(), "Go runtime {{instance}}"},
-			target{"go_gc_gomemlimit_bytes" + sel() + " < 2^62", "soft limit {{instance}}"},
-			target{"process_resident_memory_bytes" + sel(), "resident {{instance}}"})).
+			target{"go_gc_gomemlimit_bytes" + sel() + " < 2^62", "Go soft limit {{instance}}"})).
 		WithPanel(stat.NewPanelBuilder().
 			Title("Build").Description("Version, revision and Go version of each running process.").
 			Datasource(datasource).Height(8).Span(16).
