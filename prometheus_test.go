@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,15 +104,34 @@ func TestAlertsAndDashboardOnARealPrometheus(t *testing.T) {
 	t.Logf("Redis killed: GqlcacheStoreUnavailable pending after %v; Redis back: resolved after %v", storePending.Round(100*time.Millisecond), time.Since(restarted).Round(100*time.Millisecond))
 	stop()
 
+	// Every metric a rule or a panel names is one Prometheus scraped from
+	// the service (the build's once the service exposes it).
+	var scraped []string
+	prom.api(t, "/api/v1/label/__name__/values", nil, &scraped)
+	known := map[string]bool{}
+	for _, n := range scraped {
+		known[n] = true
+	}
+	_, metrics := s.get("/metrics")
+	hasBuildInfo := strings.Contains(metrics, "\ngqlcache_build_info{")
+	checkNames := func(where, expr string) {
+		for _, n := range metricName.FindAllString(expr, -1) {
+			if !known[n] && (n != "gqlcache_build_info" || hasBuildInfo) {
+				t.Errorf("%s names %s, which Prometheus never scraped from the service", where, n)
+			}
+		}
+	}
+
 	// Every rule evaluates cleanly, and every recording rule has data.
 	var rules struct {
 		Groups []struct {
-			Rules []struct{ Name, Type, Health, LastError string }
+			Rules []struct{ Name, Query, Type, Health, LastError string }
 		}
 	}
 	prom.api(t, "/api/v1/rules", nil, &rules)
 	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
+			checkNames("rule "+r.Name, r.Query)
 			if r.Health != "ok" {
 				t.Errorf("rule %s: health %q (%s); want ok", r.Name, r.Health, r.LastError)
 			}
@@ -123,8 +143,6 @@ func TestAlertsAndDashboardOnARealPrometheus(t *testing.T) {
 
 	// Every panel's every query runs; every panel shows data over the
 	// test's span, but the build's until the service exposes its metric.
-	_, metrics := s.get("/metrics")
-	hasBuildInfo := strings.Contains(metrics, "\ngqlcache_build_info{")
 	var dash struct {
 		Panels []struct {
 			Type, Title string
@@ -150,6 +168,7 @@ func TestAlertsAndDashboardOnARealPrometheus(t *testing.T) {
 		}
 		series := 0
 		for _, tg := range p.Targets {
+			checkNames(fmt.Sprintf("panel %q", p.Title), tg.Expr)
 			n, err := prom.queryRange(vars.Replace(tg.Expr), began, time.Now())
 			if err != nil {
 				t.Errorf("panel %q: query %s: %v", p.Title, tg.Expr, err)
@@ -162,6 +181,10 @@ func TestAlertsAndDashboardOnARealPrometheus(t *testing.T) {
 	}
 	t.Logf("%d panels evaluated on Prometheus (gqlcache_build_info exposed: %t)", panels, hasBuildInfo)
 }
+
+// metricName finds the service's metric names in PromQL: its own, the Go
+// runtime's and the process's (label names and functions never start so).
+var metricName = regexp.MustCompile(`\b(gqlcache|go|process)_[a-z0-9_]+\b`)
 
 // sendTraffic sends what a user would, until stop: repeated REST and
 // GraphQL reads (hits), a new query now and then (misses, so the origin is
