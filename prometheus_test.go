@@ -70,6 +70,12 @@ func TestAlertsAndDashboardOnARealPrometheus(t *testing.T) {
 			return len(n) > 0 && n[0] > 0, fmt.Sprint(n)
 		})
 
+	for _, a := range []string{"GqlcacheOriginBreakerOpen", "GqlcacheStoreUnavailable"} {
+		if state := prom.alertState(t, a); state != "" {
+			t.Fatalf("%s is %s while the origin and Redis are up; want inactive", a, state)
+		}
+	}
+
 	originDown.Store(true)
 	stopped := time.Now()
 	prom.waitFor(t, 30*time.Second, "GqlcacheOriginBreakerOpen pending or firing", func() (bool, string) {
