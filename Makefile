@@ -1,6 +1,6 @@
 # The README's two commands are `go run .` and `make test`; the other
 # targets are what CI runs besides.
-.PHONY: run test check generate fuzz load stall rolling
+.PHONY: run test check generate fuzz load stall rolling prometheus
 
 run:
 	go run .
@@ -12,7 +12,7 @@ run:
 # need node and npm, and npm's registry once per machine (no third-party
 # package is committed). The original service's caller is a python3 script
 # run in a time zone that tzdata holds.
-test:
+test: prometheus
 	@command -v cc >/dev/null 2>&1 || { \
 		echo "no C compiler (cc), which go test -race needs; installing Debian's gcc package"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null; }
@@ -32,16 +32,19 @@ test:
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# Formatting, vet, staticcheck, and generated code that matches the schema:
-# gqlgen's, genqlient's, and GraphQL Code Generator's (which needs node and
-# npm, and the registry once per machine).
-check:
+# Formatting, vet, staticcheck, the Prometheus rules and their unit tests,
+# and generated code that matches its source: gqlgen's, genqlient's, GraphQL
+# Code Generator's (which needs node and npm, and the registry once per
+# machine) and the Grafana dashboard's.
+check: prometheus
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
 	go vet ./...
 	go run $(STATICCHECK) ./...
-	@before=$$(find graph resolvers client -name '*.go' -o -path 'client/web/*' -type f | sort | xargs cat | sha256sum); \
+	promtool check rules deploy/prometheus/*.rules.yml
+	cd deploy/prometheus && promtool test rules *.rules.test.yml
+	@before=$$(find graph resolvers client deploy/grafana -name '*.go' -o -path 'client/web/*' -type f -o -name '*.json' -path 'deploy/grafana/*' | sort | xargs cat | sha256sum); \
 	go generate ./... && \
-	after=$$(find graph resolvers client -name '*.go' -o -path 'client/web/*' -type f | sort | xargs cat | sha256sum); \
+	after=$$(find graph resolvers client deploy/grafana -name '*.go' -o -path 'client/web/*' -type f -o -name '*.json' -path 'deploy/grafana/*' | sort | xargs cat | sha256sum); \
 	[ "$$before" = "$$after" ] || { echo "generated code was stale: go generate ./... changed it; commit the result"; exit 1; }
 
 generate:
@@ -73,3 +76,13 @@ stall:
 # failed requests and their status codes (figures in docs/operations.md).
 rolling:
 	bench/rolling.sh
+
+# Debian's prometheus package brings prometheus and promtool: make check
+# tests the alert and recording rules with promtool, and make test runs a
+# real Prometheus against the service. Its recommends (exporters) are not
+# needed; in a container its service is not started, and the tests use a
+# port of their own.
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { \
+		echo "prometheus not found; installing Debian's prometheus package (rules tests and the monitoring test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }

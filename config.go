@@ -29,6 +29,7 @@ type config struct {
 	scope               cache.Scope
 	prefix              string
 	memoryBytes         int
+	memoryLimit         uint64 // the cgroup's, as fitMemory found it; 0: none
 	originURL           string
 	originDelay         time.Duration
 	originTimeout       time.Duration

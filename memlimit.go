@@ -55,6 +55,7 @@ func fitMemory(cfg *config, getenv func(string) string, readLimit func() (uint64
 	switch {
 	case err == nil:
 		f.limit = limit
+		cfg.memoryLimit = limit
 	case errors.Is(err, memlimit.ErrNoLimit), errors.Is(err, memlimit.ErrNoCgroup), errors.Is(err, memlimit.ErrCgroupsNotSupported):
 	default:
 		f.limitErr = err

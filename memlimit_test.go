@@ -70,6 +70,9 @@ func TestFitMemory(t *testing.T) {
 				t.Errorf("got store %d, near cache %d, soft limit %d; want %d, %d, %d",
 					cfg.memoryBytes, cfg.nearBytes, f.softLimit, tc.store, tc.near, tc.soft)
 			}
+			if cfg.memoryLimit != f.limit {
+				t.Errorf("got the limit %d in the configuration (gqlcache_memory_limit_bytes); want %d as found", cfg.memoryLimit, f.limit)
+			}
 			if (f.limit > 0) != tc.limitFound || (f.limitErr != nil) != tc.limitFail {
 				t.Errorf("got limit %d, error %v; want found %t, failed %t", f.limit, f.limitErr, tc.limitFound, tc.limitFail)
 			}

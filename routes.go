@@ -21,6 +21,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/plan"
 	"github.com/gqlcache/gqlcache/internal/playground"
 	"github.com/gqlcache/gqlcache/internal/rest"
+	"github.com/gqlcache/gqlcache/internal/results"
 	"github.com/gqlcache/gqlcache/resolvers"
 )
 
@@ -44,6 +45,15 @@ func newServer(d deps) http.Handler {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 3, 12),
 	}, []string{"route", "code"})
 	d.registry.MustRegister(latency)
+	answers := results.New(d.registry, resolvers.DataField)
+	// What alerts compare resident memory with: the Go runtime's own metrics
+	// know its soft limit, not the limit the kernel enforces.
+	memLimit := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "gqlcache", Name: "memory_limit_bytes",
+		Help: "The memory limit of the process's cgroup, which the caches and the Go soft limit were sized from; 0 when there is none.",
+	})
+	memLimit.Set(float64(d.cfg.memoryLimit))
+	d.registry.MustRegister(memLimit)
 	route := func(name string, h http.Handler) http.Handler {
 		h = instrument(latency.MustCurryWith(prometheus.Labels{"route": name}), h)
 		if d.tracer != nil {
@@ -54,7 +64,7 @@ func newServer(d deps) http.Handler {
 		return h
 	}
 
-	gql := route("graphql", handleGraphQL(d))
+	gql := route("graphql", handleGraphQL(d, answers))
 	shim := rest.New(rest.Options{
 		Cache:         d.cache,
 		Origin:        d.origin,
@@ -64,6 +74,7 @@ func newServer(d deps) http.Handler {
 		MaxQueryLen:   d.cfg.maxQueryLen,
 		AdminToken:    d.cfg.adminToken,
 		NaiveCachedAt: d.cfg.naiveCachedAt,
+		Results:       answers,
 	})
 
 	mux := http.NewServeMux()
@@ -93,8 +104,8 @@ func newServer(d deps) http.Handler {
 	return withDrain(d.drain, withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts)))))
 }
 
-func handleGraphQL(d deps) http.Handler {
-	rd := resolvers.Deps{Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken}
+func handleGraphQL(d deps, answers *results.Counter) http.Handler {
+	rd := resolvers.Deps{Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken, Results: answers}
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(rd)})
 	var plans gqlhttp.Compiler
 	if d.cfg.plans {

@@ -12,6 +12,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/results"
 )
 
 // DataField is the schema coordinate of the cached field, which the
@@ -25,6 +26,9 @@ type Deps struct {
 	Policies *Policies
 	// AdminToken authorizes invalidate. Empty: invalidate is always refused.
 	AdminToken string
+	// Results counts each cached field's answers at the GraphQL door. Nil:
+	// not counted.
+	Results *results.Counter
 }
 
 // Resolver is the root resolver. It is immutable after New, so concurrent
@@ -52,6 +56,15 @@ func (r *Resolver) dataQuery(q string) cache.Query {
 // Load fetches data(query: q)'s answer from the origin on a miss.
 func (d Deps) Load(q string) cache.Loader {
 	return func(ctx context.Context) (cache.Fetched, error) { return d.Origin.Fetch(ctx, origin.Request{Query: q}) }
+}
+
+// Get answers the cached field cq, whose origin query is q, and counts
+// what the cache did. Both GraphQL executors (gqlgen's and the plans)
+// resolve every cached field through it, so each answer is counted once.
+func (d Deps) Get(ctx context.Context, cq cache.Query, q string) (cache.Result, error) {
+	res, err := d.Cache.Get(ctx, cq, d.Load(q))
+	d.Results.Count(results.GraphQL, cq.Field, res, err)
+	return res, err
 }
 
 // authorized reports whether the operation's request carries the admin token.

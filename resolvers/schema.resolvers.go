@@ -34,7 +34,7 @@ func (r *mutationResolver) InvalidateTags(ctx context.Context, tags []string, so
 // Data is the resolver for the data field.
 func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayload, error) {
 	q := r.query(graphql.GetFieldContext(ctx))
-	res, err := r.d.Cache.Get(ctx, q, r.d.Load(query))
+	res, err := r.d.Get(ctx, q, query)
 	if err != nil {
 		return nil, err
 	}

@@ -514,6 +514,7 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
+	c.m.purges.WithLabelValues("key").Inc()
 	return existed, nil
 }
 
@@ -581,6 +582,7 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (i
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
+	c.m.purges.WithLabelValues("tags").Inc()
 	return n, nil
 }
 

@@ -19,8 +19,9 @@ type metrics struct {
 	originInflight, originBreakerOpen prometheus.Gauge
 	originRefusals                    *prometheus.CounterVec
 
-	// Tags.
+	// Tags and purges.
 	tagsDropped, purgedFills prometheus.Counter
+	purges                   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -71,11 +72,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "store_breaker_open", Help: "1 while the store's circuit breaker is open or half-open (the store is being bypassed), else 0.",
 		}),
+		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "cache_purges_total", Help: "Purges done, by what they addressed: key (one query's entry) or tags (every entry carrying them).",
+		}, []string{"by"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
 			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.storeSeconds, m.storeSlow, m.breakerOpen,
-			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen, m.tagsDropped, m.purgedFills)
+			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen, m.tagsDropped, m.purgedFills, m.purges)
 	}
+	// Both series exist from the start, so a rate sees the first purge.
+	m.purges.WithLabelValues("key")
+	m.purges.WithLabelValues("tags")
 	return m
 }

@@ -133,7 +133,7 @@ func (p *plan) Run(ctx context.Context, out []byte) ([]byte, httpapi.Freshness) 
 		if f.typename {
 			return
 		}
-		results[i], errs[i] = p.r.d.Cache.Get(ctx, f.query, p.r.d.Load(f.arg))
+		results[i], errs[i] = p.r.d.Get(ctx, f.query, f.arg)
 	}
 	if len(p.fields) == 1 {
 		get(0)

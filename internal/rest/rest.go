@@ -22,6 +22,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/results"
 )
 
 // contentTypeJSON is shared by every answer; net/http only reads it.
@@ -52,6 +53,8 @@ type Options struct {
 	// and milliseconds, which datetime.fromisoformat reads from Python 3.7
 	// on (it refuses a Z before 3.11).
 	NaiveCachedAt bool
+	// Results counts the answers at this door. Nil: not counted.
+	Results *results.Counter
 }
 
 // Handler serves /data.
@@ -79,6 +82,7 @@ func (h *Handler) Get() http.Handler {
 		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(req), func(ctx context.Context) (cache.Fetched, error) {
 			return h.o.Origin.Fetch(ctx, req.Request)
 		})
+		h.o.Results.Count(results.REST, h.o.Field, res, err)
 		if err != nil {
 			writeCacheError(w, r, err)
 			return
