@@ -25,7 +25,7 @@ func TestFieldResultsCountEachAnswerAtItsDoor(t *testing.T) {
 			if r := s.rest(http.MethodGet, q("paris")); r.body.Source != "cache" {
 				t.Fatalf("REST answer: %s; want a hit", r.raw)
 			}
-			if r := s.rest(http.MethodGet, "nope=1"); r.status != http.StatusBadRequest {
+			if r := s.rest(http.MethodGet, "query=a&query=b"); r.status != http.StatusBadRequest {
 				t.Fatalf("bad REST request: got %d; want 400", r.status)
 			}
 			want := map[string]float64{
