@@ -59,6 +59,8 @@ type config struct {
 	logLevel            slog.Level
 	logJSON             bool
 	shutdownTimeout     time.Duration
+	// now is the cache's clock, which no variable sets; nil: time.Now.
+	now func() time.Time
 }
 
 // loadConfig reads and validates the environment. Every problem is reported
