@@ -2,6 +2,8 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,5 +242,127 @@ func TestSlowOrPausedRedisCostsARequestItsBudget(t *testing.T) {
 				return err == nil && r.Source == cache.SourceCache
 			})
 		})
+	}
+}
+
+// timed is a Store that records, for each call on a request's path, how long
+// its context let it wait (its grant) and how long it took.
+type timed struct {
+	cache.Store
+	mu    sync.Mutex
+	calls []timedCall
+}
+
+type timedCall struct {
+	op          string
+	grant, took time.Duration
+}
+
+func (c timedCall) String() string {
+	return fmt.Sprintf("%s granted %v took %v", c.op, c.grant.Round(time.Millisecond), c.took.Round(time.Millisecond))
+}
+
+// record starts timing one call; the function it returns ends it.
+func (s *timed) record(ctx context.Context, op string) func() {
+	start := time.Now()
+	grant := time.Duration(math.MaxInt64)
+	if d, ok := ctx.Deadline(); ok {
+		grant = d.Sub(start)
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.calls = append(s.calls, timedCall{op, grant, time.Since(start)})
+	}
+}
+
+// take returns the calls recorded since the last take.
+func (s *timed) take() []timedCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	calls := s.calls
+	s.calls = nil
+	return calls
+}
+
+func (s *timed) Get(ctx context.Context, key string) ([]byte, error) {
+	defer s.record(ctx, "get")()
+	return s.Store.Get(ctx, key)
+}
+
+func (s *timed) Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (cache.Claim, error) {
+	defer s.record(ctx, "claim")()
+	return s.Store.Claim(ctx, key, token, leaseTTL)
+}
+
+func (s *timed) Fill(ctx context.Context, key string, stamp, value []byte, ttl time.Duration, token string) (bool, error) {
+	defer s.record(ctx, "fill")()
+	return s.Store.Fill(ctx, key, stamp, value, ttl, token)
+}
+
+func (s *timed) Release(ctx context.Context, key, token string) error {
+	defer s.record(ctx, "release")()
+	return s.Store.Release(ctx, key, token)
+}
+
+func (s *timed) Tag(ctx context.Context, key string, tagKeys []string, until, now time.Time) (time.Time, error) {
+	defer s.record(ctx, "tag")()
+	return s.Store.Tag(ctx, key, tagKeys, until, now)
+}
+
+// TestRequestsStoreCallsShareOneBudget sends misses to a Redis that answers
+// every call 90 ms late, under a 100 ms budget: the read takes 90 ms, so the
+// calls after it may wait only what is left. Each call's grant is checked
+// against what the calls before it took, which holds however busy the
+// machine: a miss waits for the store about its budget in all, never a
+// budget per call.
+func TestRequestsStoreCallsShareOneBudget(t *testing.T) {
+	const budget, delay = 100 * time.Millisecond, 90 * time.Millisecond
+	srv := redistest.Start(t)
+	proxy := redistest.Delayed(t, srv.Addr(), 0)
+	s := &timed{Store: cache.NewRedisStore(redisClient(t, proxy.URL()), "test")}
+	// The breaker would soon spare the misses their store calls, which are
+	// what this test watches.
+	e := newCacheOn(t, s, cache.Options{Prefix: redistest.Prefix(t), StoreBudget: budget, BreakerFailures: 1000, SlowCall: time.Hour})
+	o := &origin{}
+	ctx := context.Background()
+
+	shared := 0 // misses whose read left time for another call
+	for i := range 5 {
+		// A call that overruns its grant costs its connection; a new one's
+		// handshake would be delayed too, so each miss starts on a
+		// connection made while Redis is quick.
+		proxy.SetDelay(0)
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		proxy.SetDelay(delay)
+		s.take()
+
+		start := time.Now()
+		r := mustGet(t, e.c, ctx, withArgs(dataQuery, fmt.Sprint("miss-", i)), o.load)
+		took := time.Since(start)
+		calls := s.take()
+		t.Logf("miss %d in %v: %v", i, took.Round(time.Millisecond), calls)
+		if r.Source != cache.SourceOrigin {
+			t.Errorf("miss %d: source %v; want the origin", i, r.Source)
+		}
+		if len(calls) == 0 || calls[0].op != "get" || calls[0].took < delay {
+			t.Fatalf("miss %d: store calls %v; want a read first, taking at least the %v delay", i, calls, delay)
+		}
+		var spent time.Duration
+		for j, c := range calls {
+			if left := budget - spent; c.grant > left {
+				t.Errorf("miss %d, call %d (%s): granted %v after %v of the %v budget was spent; want at most the %v left",
+					i, j, c.op, c.grant, spent, budget, left)
+			}
+			spent += c.took
+		}
+		if len(calls) > 1 {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Error("no miss made a store call after its read: the budget was never shared between calls")
 	}
 }
