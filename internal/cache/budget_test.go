@@ -366,3 +366,51 @@ func TestRequestsStoreCallsShareOneBudget(t *testing.T) {
 		t.Error("no miss made a store call after its read: the budget was never shared between calls")
 	}
 }
+
+// TestSlowButAliveRedisOpensTheBreaker stands the cache on a Redis that
+// answers every call, but 40 ms late: past a 20 ms SlowCall, far within the
+// budget, so no call fails. The slow hits open the breaker all the same,
+// after which requests make no store call and cost only the origin.
+func TestSlowButAliveRedisOpensTheBreaker(t *testing.T) {
+	const slowCall, delay = 20 * time.Millisecond, 40 * time.Millisecond
+	srv := redistest.Start(t)
+	proxy := redistest.Delayed(t, srv.Addr(), 0)
+	s := countingOn(t, proxy.URL())
+	// An hour's cooldown is also the breaker's counting interval: its
+	// counts never reset during the test.
+	e := newCacheOn(t, s, cache.Options{Prefix: redistest.Prefix(t), SlowCall: slowCall, BreakerCooldown: time.Hour})
+	o := &origin{}
+	ctx := context.Background()
+	mustGet(t, e.c, ctx, dataQuery, o.load)
+	proxy.SetDelay(delay)
+
+	hits := 0
+	for ; hits < 40 && e.metric(t, "gqlcache_store_breaker_open") == 0; hits++ {
+		if r := mustGet(t, e.c, ctx, dataQuery, o.load); r.Source != cache.SourceCache {
+			t.Fatalf("hit %d on a slow Redis: source %v; want the stored answer (Redis still answers)", hits, r.Source)
+		}
+	}
+	if got := e.metric(t, "gqlcache_store_breaker_open"); got != 1 || hits > 20 {
+		t.Fatalf("gqlcache_store_breaker_open = %v after %d hits each %v late; want 1 within 20 (slow calls and errors half of at least 20 calls)", got, hits, delay)
+	}
+	if got := e.metric(t, "gqlcache_store_errors_total"); got != 0 {
+		t.Errorf("gqlcache_store_errors_total = %v; want 0 (Redis was slow, never failing)", got)
+	}
+	if got := e.metric(t, "gqlcache_store_slow_calls_total"); got != float64(hits) {
+		t.Errorf("gqlcache_store_slow_calls_total = %v; want %d, one per hit", got, hits)
+	}
+
+	callsBefore, originBefore := s.calls(), o.calls.Load()
+	const n = 10
+	for i := range n {
+		if r := mustGet(t, e.c, ctx, dataQuery, o.load); r.Source != cache.SourceOrigin {
+			t.Errorf("request %d with the breaker open: source %v; want the origin", i, r.Source)
+		}
+	}
+	if got := s.calls() - callsBefore; got != 0 {
+		t.Errorf("store calls during %d requests with the breaker open = %d; want 0", n, got)
+	}
+	if got := o.calls.Load() - originBefore; got != n {
+		t.Errorf("origin calls during %d requests with the breaker open = %d; want %d", n, got, n)
+	}
+}
