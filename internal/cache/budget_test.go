@@ -144,40 +144,88 @@ func TestOpenBreakerMakesNoStoreCall(t *testing.T) {
 	}
 }
 
-// TestBurstOfStaleHitsStartsOneRefresh counts the store claims a burst of
-// stale hits makes: exactly one refresh claims the key, however many hits
-// see the stale copy, and the origin is called once.
+// heldReads is a Store whose reads, while hold is set, each wait once they
+// have read until the test lets them go: hits that have all seen one stale
+// entry then act on it in the order the test chooses.
+type heldReads struct {
+	*counting
+	hold    atomic.Bool
+	read    chan struct{} // told of each held read
+	release chan struct{} // a send lets one held read go; closing, all
+}
+
+func (s *heldReads) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.counting.Get(ctx, key)
+	if s.hold.Load() {
+		s.read <- struct{}{}
+		<-s.release
+	}
+	return v, err
+}
+
+// TestBurstOfStaleHitsStartsOneRefresh has a burst of hits all read one
+// stale entry, then lets the first act on it (which starts a refresh, held
+// in the origin), half of the others while that refresh is under way, and
+// the rest once it has ended and stored the fresh answer. The store sees one
+// claim and the origin one call, whatever the order: the hits in the second
+// half read the stale entry before the refresh replaced it, but must not
+// start another.
 func TestBurstOfStaleHitsStartsOneRefresh(t *testing.T) {
+	const n = 16
 	url, prefix := redistest.Shared(t)
-	s := countingOn(t, url)
-	e := newCacheOn(t, s, cache.Options{Prefix: prefix, Stale: time.Minute})
+	s := &heldReads{counting: countingOn(t, url), read: make(chan struct{}, n), release: make(chan struct{})}
+	clk := &clock{}
+	clk.Advance(time.Duration(time.Now().UnixNano()))
+	e := newCacheOn(t, s, cache.Options{Prefix: prefix, Stale: time.Minute, Now: clk.Now})
 	o := &origin{}
 	ctx := context.Background()
-	q := withTTL(dataQuery, 100*time.Millisecond)
-	mustGet(t, e.c, ctx, q, o.load)
-	time.Sleep(150 * time.Millisecond)
+	mustGet(t, e.c, ctx, dataQuery, o.load)
+	clk.Advance(dataQuery.Policy.TTL + time.Second) // stale now
 
+	o.gate, o.entered = make(chan struct{}), make(chan struct{}, 1)
 	claimsBefore, callsBefore := s.claims.Load(), o.calls.Load()
-	const n = 64
-	var wg sync.WaitGroup
-	var stale atomic.Int64
+	s.hold.Store(true)
+	results := make(chan cache.Result, n)
 	for range n {
-		wg.Go(func() {
-			if r := mustGet(t, e.c, ctx, q, o.load); r.Stale {
-				stale.Add(1)
-			}
-		})
+		go func() { results <- mustGet(t, e.c, ctx, dataQuery, o.load) }()
 	}
-	wg.Wait()
-	e.c.Close() // waits for the background refresh
-	if stale.Load() == 0 {
-		t.Fatal("no stale hit in the burst; want the burst to see the stale copy")
+	for range n {
+		<-s.read
+	}
+	var answers []cache.Result
+	let := func(k int) {
+		for range k {
+			s.release <- struct{}{}
+		}
+		for range k {
+			answers = append(answers, <-results)
+		}
+	}
+	let(1)
+	<-o.entered // the refresh is under way
+	let(n/2 - 1)
+	close(o.gate)
+	e.c.WaitRefreshes()
+	s.hold.Store(false)
+	close(s.release)
+	for len(answers) < n {
+		answers = append(answers, <-results)
+	}
+	e.c.WaitRefreshes()
+
+	for i, r := range answers {
+		if !r.Stale || string(r.Data) != `{"answer":1}` {
+			t.Errorf("hit %d: got %s, stale %t; want the stale {\"answer\":1}", i, r.Data, r.Stale)
+		}
 	}
 	if got := s.claims.Load() - claimsBefore; got != 1 {
-		t.Errorf("store claims after %d stale hits = %d; want 1 (one refresh)", stale.Load(), got)
+		t.Errorf("store claims after %d stale hits = %d; want 1 (one refresh)", n, got)
 	}
 	if got := o.calls.Load() - callsBefore; got != 1 {
-		t.Errorf("origin calls after the burst = %d; want 1", got)
+		t.Errorf("origin calls after %d stale hits = %d; want 1", n, got)
+	}
+	if r := mustGet(t, e.c, ctx, dataQuery, o.load); r.Stale || r.Source != cache.SourceCache || string(r.Data) != `{"answer":2}` {
+		t.Errorf("after the refresh: got %s from %v, stale %t; want the refreshed {\"answer\":2}, fresh, from the cache", r.Data, r.Source, r.Stale)
 	}
 }
 
