@@ -27,9 +27,11 @@ type Code = string
 //
 // Bad input has one code per door, because each door has one code for it:
 // over REST every bad parameter is CodeBadRequest; over GraphQL every bad
-// argument value is CodeBadUserInput, Apollo's standard code. A rule of the
-// cache (an invalid tag) is bad input like any other: CacheError gives the
-// REST code, and Error.GraphQL turns it into GraphQL's.
+// argument value, written in the document or sent as a variable, is
+// CodeBadUserInput, Apollo's standard code (a literal of the wrong type is
+// an invalid document, GRAPHQL_VALIDATION_FAILED, as in Apollo). A rule of
+// the cache (an invalid tag) is bad input like any other: CacheError gives
+// the REST code, and Error.GraphQL turns it into GraphQL's.
 const (
 	// The request is not one the endpoint can take.
 	CodeBadRequest       Code = "BAD_REQUEST"
