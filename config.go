@@ -62,6 +62,8 @@ type config struct {
 	logJSON             bool
 	shutdownDelay       time.Duration
 	shutdownTimeout     time.Duration
+	// now is the cache's clock, which no variable sets; nil: time.Now.
+	now func() time.Time
 }
 
 // loadConfig reads and validates the environment. Every problem is reported

@@ -67,6 +67,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"REDIS_SLOW_CALL", "100ms"}, // not below REDIS_TIMEOUT's 100ms
 		{"REDIS_URL", "localhost:6379"},
 		{"REDIS_URL", "http://localhost"},
+		{"REDIS_URL", "redis://h1:7000,h2:7000,h3:7000"},
 		{"PORT", "http"},
 		{"PORT", "70000"},
 		{"CACHE_KEY_PREFIX", "has space"},

@@ -108,6 +108,33 @@ func startWithOrigin(t *testing.T, env map[string]string, org origin.Origin) *se
 	})
 }
 
+// startOnClock runs the service as startService does, with its cache on
+// clk: freshness and an origin's pauses then last until the test moves clk.
+func startOnClock(t *testing.T, env map[string]string, clk *clock) *service {
+	t.Helper()
+	cfg, err := loadConfig(func(k string) string { return withDefaults(env)[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.now = clk.Now
+	logs := newLogWatch()
+	return startWith(t, logs, func(ctx context.Context) error {
+		return serve(ctx, cfg, newOrigin(cfg), slog.New(slog.NewJSONHandler(logs, nil)))
+	})
+}
+
+// clock is a test clock that moves only when told to.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
 func withDefaults(env map[string]string) map[string]string {
 	// GOMEMLIMIT keeps run from setting the soft memory limit of the whole
 	// test process (TestServiceFitsItsMemory runs it in its own). No test

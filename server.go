@@ -214,6 +214,7 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		NearTTL:       cfg.nearTTL,
 		NearBytes:     int64(cfg.nearBytes),
 		Logger:        logger,
+		Now:           cfg.now,
 
 		NegativeTTL:           cfg.negativeTTL,
 		OriginMaxInflight:     cfg.originMaxInflight,

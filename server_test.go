@@ -324,6 +324,38 @@ func TestReadinessShowsRedisOutage(t *testing.T) {
 	}
 }
 
+// TestSlowRedisOpensTheStoreBreaker stands the service on a Redis that
+// answers every call 40 ms late: within REDIS_TIMEOUT, so nothing fails, but
+// past REDIS_SLOW_CALL, so the store breaker opens (with the default
+// REDIS_SLOW_CALL, half of REDIS_TIMEOUT, it would not). Hits come eight at
+// a time, so that the breaker's one-second window holds enough calls to
+// judge by on a busy machine too.
+func TestSlowRedisOpensTheStoreBreaker(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := redistest.Delayed(t, srv.Addr(), 40*time.Millisecond)
+	s := startService(t, map[string]string{"REDIS_URL": proxy.URL(), "CACHE_KEY_PREFIX": "slow",
+		"REDIS_TIMEOUT": "2s", "REDIS_SLOW_CALL": "20ms", "NEAR_CACHE_TTL": "0s"}) // every hit a Redis call
+	deadline := time.Now().Add(20 * time.Second)
+	for s.metric("gqlcache_store_breaker_open") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("gqlcache_store_breaker_open still 0 after 20s of hits each 40ms late; want 1 (slow calls %v)",
+				s.metric("gqlcache_store_slow_calls_total"))
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if r := s.rest(http.MethodGet, q("weather:paris")); r.status != http.StatusOK {
+					t.Errorf("GET /data on a slow Redis: got %d %s; want 200", r.status, r.raw)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if got := s.metric("gqlcache_store_errors_total"); got != 0 {
+		t.Errorf("gqlcache_store_errors_total = %v; want 0 (Redis was slow, never failing)", got)
+	}
+}
+
 func TestOriginFailuresAreClearErrors(t *testing.T) {
 	down := errorOrigin{errors.New("dial tcp 10.0.0.7:5432: connection refused")}
 	s := startWithOrigin(t, nil, down)

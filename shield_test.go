@@ -158,6 +158,9 @@ func TestUpstreamNotFoundIsAnAnswer(t *testing.T) {
 	}
 }
 
+// TestUpstreamRetryAfterIsObeyed runs the service on a test clock, so that
+// the upstream's pause lasts exactly until the test moves the clock past it,
+// however long the requests in between take on a busy machine.
 func TestUpstreamRetryAfterIsObeyed(t *testing.T) {
 	var pausing atomic.Bool
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ int64) {
@@ -168,12 +171,12 @@ func TestUpstreamRetryAfterIsObeyed(t *testing.T) {
 		}
 		jsonItem(w, r)
 	})
-	s := startService(t, redisEnv(t, "ORIGIN_URL", up.URL+"/items/{query}", "CACHE_TTL", "200ms", "CACHE_STALE", "1m"))
+	clk := newClock()
+	s := startOnClock(t, redisEnv(t, "ORIGIN_URL", up.URL+"/items/{query}", "CACHE_TTL", "200ms", "CACHE_STALE", "1m"), clk)
 	warm := s.rest(http.MethodGet, q("warm"))
-	time.Sleep(250 * time.Millisecond) // warm is stale now
+	clk.Advance(250 * time.Millisecond) // warm is stale now
 
 	pausing.Store(true)
-	start := time.Now()
 	r := s.rest(http.MethodGet, q("a"))
 	if r.status != http.StatusServiceUnavailable || r.body.Code != "ORIGIN_UNAVAILABLE" || r.header.Get("Retry-After") != "1" {
 		t.Fatalf("the upstream's 503 Retry-After: 1: got %d %s Retry-After %q; want 503 ORIGIN_UNAVAILABLE, Retry-After 1", r.status, r.raw, r.header.Get("Retry-After"))
@@ -189,10 +192,14 @@ func TestUpstreamRetryAfterIsObeyed(t *testing.T) {
 	if r := s.rest(http.MethodGet, q("warm")); r.status != http.StatusOK || string(r.body.Data) != string(warm.body.Data) {
 		t.Errorf("stale key during the pause: got %d %s; want its stale copy", r.status, r.raw)
 	}
+	clk.Advance(999 * time.Millisecond)
+	if r := s.rest(http.MethodGet, q("a")); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" {
+		t.Errorf("a millisecond before Retry-After passed: got %d Retry-After %q; want 503, Retry-After 1", r.status, r.header.Get("Retry-After"))
+	}
 	if n := up.calls.Load(); n != 2 {
 		t.Errorf("upstream calls before Retry-After passed = %d; want 2 (warm, then the 503)", n)
 	}
-	time.Sleep(time.Until(start.Add(1100 * time.Millisecond)))
+	clk.Advance(time.Millisecond)
 	if r := s.rest(http.MethodGet, q("a")); r.status != http.StatusOK || up.calls.Load() != 3 {
 		t.Errorf("after Retry-After: got %d with %d upstream calls; want 200 from a third call", r.status, up.calls.Load())
 	}

@@ -19,10 +19,7 @@ import (
 func PresentError(ctx context.Context, err error) *gqlerror.Error {
 	var gerr *gqlerror.Error
 	if e, ok := httpapi.CacheError(err); ok {
-		gerr = httpapi.GraphQLError(e.Code, e.Message)
-		if e.RetryAfter > 0 {
-			gerr.Extensions["retryAfter"] = e.RetryAfter
-		}
+		gerr = e.GraphQL()
 	} else if errors.As(err, &gerr) {
 		return graphql.DefaultErrorPresenter(ctx, err)
 	} else {

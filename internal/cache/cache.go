@@ -228,6 +228,12 @@ type Cache struct {
 	// slowly or not.
 	errorsInARow atomic.Uint32
 	flights      singleflight.Group
+	// purges counts this process's purges by tag. A flight's name carries
+	// the count it began under (see flightName), so a request after a purge
+	// never joins a flight from before it, whatever key that flight fills:
+	// which tags a fill's answer carries is known only once the origin has
+	// answered, too late for the purge to find the flight by its key.
+	purges atomic.Uint64
 	// refreshing holds, for each key whose stale entry is being refreshed
 	// or was just refreshed, that entry's nonce, so that a burst of stale
 	// hits on one entry starts exactly one refresh, even when hits that
@@ -498,8 +504,8 @@ func (c *Cache) Invalidate(ctx context.Context, q Query) (bool, error) {
 		return false, err
 	}
 	// Requests after the invalidation must not join a fill from before it.
-	c.flights.Forget(key)
-	c.flights.Forget(key + revalidateFlight)
+	c.flights.Forget(c.flightName(key))
+	c.flights.Forget(c.flightName(key) + revalidateFlight)
 	if c.near != nil {
 		c.near.drop(key)
 	}
@@ -562,11 +568,8 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (i
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
-	for _, k := range keys {
-		// Requests after the purge must not join a fill from before it.
-		c.flights.Forget(k)
-		c.flights.Forget(k + revalidateFlight)
-	}
+	// Requests after the purge must not join a fill from before it.
+	c.purges.Add(1)
 	n, err := guard(ctx, c, &b, "purge", func(ctx context.Context) (int, error) {
 		if soft && c.opts.Stale > 0 {
 			return c.store.Soften(ctx, keys, rand.Uint64(), now)
@@ -594,6 +597,11 @@ func (c *Cache) key(q Query, caller string) (string, error) {
 	return deriveKey(c.opts.Prefix, q.Field, q.Args, callerHash)
 }
 
+// flightName is the name of key's flight for requests starting now.
+func (c *Cache) flightName(key string) string {
+	return key + "\x00" + strconv.FormatUint(c.purges.Load(), 36)
+}
+
 // revalidateFlight marks the flight of a revalidation apart from an
 // ordinary miss's flight for the same key.
 const revalidateFlight = "\x00revalidate"
@@ -610,7 +618,7 @@ type fill struct {
 // the air. A flight it starts spends what is left of b, the leader's budget,
 // so the store costs the leader no more than its budget in all.
 func (c *Cache) await(ctx context.Context, b budget, key string, p Policy, load Loader, revalidate bool) (Result, error) {
-	flight := key
+	flight := c.flightName(key)
 	if revalidate {
 		// A revalidation must not be answered by a flight that re-reads the
 		// store, so it flies apart from ordinary misses.
@@ -663,10 +671,10 @@ func (c *Cache) refresh(ctx context.Context, key string, stale entry, p Policy, 
 		c.refreshing.CompareAndDelete(key, stale.nonce)
 		return
 	}
-	base := context.WithoutCancel(ctx)
+	base, flight := context.WithoutCancel(ctx), c.flightName(key)
 	go func() {
 		defer c.work.Done()
-		r := <-c.flights.DoChan(key, func() (any, error) {
+		r := <-c.flights.DoChan(flight, func() (any, error) {
 			return c.fill(base, c.newBudget(), key, p, load, true)
 		})
 		if f, ok := r.Val.(fill); r.Err != nil || !ok || f.stale {

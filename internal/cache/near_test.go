@@ -115,3 +115,47 @@ func TestNearCacheHoldsACopyAtMostItsTTL(t *testing.T) {
 		t.Error("after the near TTL: still the old copy; want Redis read again")
 	}
 }
+
+// unannounced is a Redis store whose announcements never reach this
+// process, so that what its near cache still holds is the cache's own doing.
+type unannounced struct{ *cache.RedisStore }
+
+func (s unannounced) Changes(ctx context.Context, channel string, _ func(key string, nonce uint64), reset func()) {
+	s.RedisStore.Changes(ctx, channel, func(string, uint64) {}, reset)
+}
+
+// TestPurgeDropsOwnNearCopiesAtOnce purges a tag on the process whose near
+// cache holds an entry carrying it: the next request on that process must
+// see the purge, without waiting for the purge's announcement to come back
+// from Redis (here it never does).
+func TestPurgeDropsOwnNearCopiesAtOnce(t *testing.T) {
+	for _, soft := range []bool{false, true} {
+		t.Run(map[bool]string{false: "hard", true: "soft"}[soft], func(t *testing.T) {
+			url, prefix := redistest.Shared(t)
+			s := unannounced{cache.NewRedisStore(redisClient(t, url), "test")}
+			e := newCacheOn(t, s, cache.Options{Prefix: prefix, NearTTL: time.Minute, Stale: time.Minute})
+			o := &origin{tags: []string{"weather"}}
+			ctx := context.Background()
+			q := tagged("weather:paris")
+			mustGet(t, e.c, ctx, q, o.load)
+			mustGet(t, e.c, ctx, q, o.load)
+			if got := e.metric(t, "gqlcache_cache_near_hits_total"); got != 1 {
+				t.Fatalf("near hits before the purge = %v; want 1", got)
+			}
+
+			if _, err := e.c.InvalidateTags(ctx, []string{"weather"}, soft); err != nil {
+				t.Fatal(err)
+			}
+			r := mustGet(t, e.c, ctx, q, o.load)
+			if got := e.metric(t, "gqlcache_cache_near_hits_total"); got != 1 {
+				t.Errorf("near hits after the purge = %v; want still 1 (the purged copy was served from the near cache)", got)
+			}
+			switch {
+			case !soft && (r.Source != cache.SourceOrigin || string(r.Data) != `{"answer":2}`):
+				t.Errorf("after a hard purge: got %s from %v; want {\"answer\":2} from the origin", r.Data, r.Source)
+			case soft && (!r.Stale || string(r.Data) != `{"answer":1}`):
+				t.Errorf("after a soft purge: got %s, stale %t; want the purged {\"answer\":1} served stale", r.Data, r.Stale)
+			}
+		})
+	}
+}

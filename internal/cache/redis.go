@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,6 +115,21 @@ func parseRedisURL(rawURL string, timeout time.Duration) (redisConfig, error) {
 	fail := func(kind string, err error) error {
 		return fmt.Errorf("invalid Redis %sURL (%s): %s", kind, redact(err.Error(), secrets), redisURLForms)
 	}
+	// go-redis takes whatever stands between "//" and the path as the one
+	// node's address, so a comma-separated list of nodes, the form other
+	// clients take for a Cluster, would become a host that no lookup finds.
+	if h := u.Hostname(); h != "" && !isHostName(h) {
+		return redisConfig{}, fail("", fmt.Errorf("%q is not a host name; several nodes are given as addr parameters", h))
+	}
+	for _, a := range q["addr"] {
+		h, port, err := net.SplitHostPort(a)
+		if err != nil {
+			h, port = a, "" // no port: go-redis judges that; a list of nodes fails here
+		}
+		if _, perr := strconv.ParseUint(port, 10, 16); !isHostName(h) || port != "" && perr != nil {
+			return redisConfig{}, fail("", fmt.Errorf("addr %q is not one host:port; give one node per addr parameter", a))
+		}
+	}
 	var tls string
 	if u.Scheme == "rediss" {
 		tls = ", tls"
@@ -163,6 +181,29 @@ func parseRedisURL(rawURL string, timeout time.Duration) (redisConfig, error) {
 		opt.DialerRetries = 1
 		return redisConfig{single: opt, desc: fmt.Sprintf("%s db %d%s", opt.Addr, opt.DB, tls)}, nil
 	}
+}
+
+// isHostName reports whether h can name a host: an IP address, or a DNS
+// name of letters, digits, hyphens and underscores (container platforms'
+// service names carry them) in dot-separated labels.
+func isHostName(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // redact masks every secret in s.

@@ -134,6 +134,12 @@ func TestParseRedisURLRefusesWithoutEchoingThePassword(t *testing.T) {
 		{"cluster over another scheme", "http://:s3cret@10.0.0.1:7000?addr=10.0.0.2:7000", "invalid URL scheme"},
 		{"sentinel without a name", "redis://10.0.0.1:26379?master_name=&password=s3cret", "master_name is empty"},
 		{"sentinel with a bad addr", "redis://:s3cret@10.0.0.1:26379?master_name=m&addr=10.0.0.2", "invalid"},
+		{"several hosts with commas", "redis://:s3cret@10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000", "not a host name"},
+		{"several host names with commas", "redis://h1:7000,h2:7000", "addr parameters"},
+		{"cluster with commas in an addr", "redis://:s3cret@10.0.0.1:7000?addr=10.0.0.2:7000,10.0.0.3", "not one host:port"},
+		{"cluster with a list of addrs in one", "redis://:s3cret@10.0.0.1:7000?addr=10.0.0.2:7000,10.0.0.3:7000", "not one host:port"},
+		{"sentinel with commas in the host", "redis://10.0.0.1:26379,10.0.0.2:26379?master_name=m&password=s3cret", "not a host name"},
+		{"host with a semicolon", "redis://:s3cret@cache;one:6379", "not a host name"},
 		// go-redis quotes a bad value; here the value is the password too.
 		{"sentinel echoing a value", "redis://10.0.0.1:26379?master_name=m&password=s3cret&max_retries=s3cret", "invalid max_retries"},
 	} {

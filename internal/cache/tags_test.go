@@ -224,3 +224,46 @@ func TestPurgeWithStoreDownFails(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestAfterPurgeDoesNotJoinEarlierFill holds a fill in the origin,
+// purges a tag its answer will carry, and sends another request: that
+// request must fetch anew, not take the answer of a fill that began before
+// the purge. The key held nothing, so no tag index names it yet.
+func TestRequestAfterPurgeDoesNotJoinEarlierFill(t *testing.T) {
+	url, prefix := redistest.Shared(t)
+	e := newCacheOn(t, openRedis(t, url), cache.Options{Prefix: prefix})
+	o := &origin{tags: []string{"weather"}, gate: make(chan struct{}), entered: make(chan struct{}, 2)}
+	ctx := context.Background()
+	q := tagged("weather:paris")
+	gate := o.gate
+	var opened sync.Once
+	open := func() { opened.Do(func() { close(gate) }) }
+	t.Cleanup(open) // a failing test must not leave the fill held
+
+	before := make(chan cache.Result, 1)
+	go func() { before <- mustGet(t, e.c, ctx, q, o.load) }()
+	<-o.entered
+	if _, err := e.c.InvalidateTags(ctx, []string{"weather"}, false); err != nil {
+		t.Fatal(err)
+	}
+	after := make(chan cache.Result, 1)
+	go func() { after <- mustGet(t, e.c, ctx, q, o.load) }()
+	// Had it joined the held fill, it would wait on the gate without
+	// calling the origin.
+	waitUntil(t, "the request after the purge calls the origin (did it join the fill from before?)", func() bool {
+		return o.calls.Load() == 2
+	})
+	open()
+	a, b := <-before, <-after
+
+	if got := e.metric(t, "gqlcache_cache_coalesced_waits_total"); got != 0 {
+		t.Errorf("coalesced waits = %v; want 0 (the request after the purge joined the fill from before it)", got)
+	}
+	if string(a.Data) != `{"answer":1}` || string(b.Data) != `{"answer":2}` {
+		t.Errorf("answers before and after the purge = %s, %s; want {\"answer\":1}, {\"answer\":2}", a.Data, b.Data)
+	}
+	o.gate, o.entered = nil, nil
+	if r := mustGet(t, e.c, ctx, q, o.load); r.Source != cache.SourceCache || string(r.Data) != `{"answer":2}` {
+		t.Errorf("next request: got %s from %v; want the answer fetched after the purge, from the cache", r.Data, r.Source)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -211,6 +212,14 @@ func writePlanned(ctx context.Context, w http.ResponseWriter, m mediaType, plan 
 func execute(ctx context.Context, w http.ResponseWriter, m mediaType, exec graphql.GraphExecutor, params *graphql.RawParams, queriesOnly bool, plans *planner, request string) {
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
+		if oc.Operation != nil && oc.Variables == nil {
+			// The document was valid and only a variable's value failed to
+			// coerce, which gqlgen calls a validation failure: it is a bad
+			// argument value, BAD_USER_INPUT, as the limits call theirs.
+			for _, e := range errs {
+				errcode.Set(e, httpapi.CodeBadUserInput)
+			}
+		}
 		// Parsing, validation, variable coercion and the limits: the
 		// operation never runs, so the answer has no data.
 		writeRequestErrors(w, m, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))

@@ -144,7 +144,10 @@ func TestRequestErrorStatusByMediaType(t *testing.T) {
 	}{
 		{"parse error", `{"query":"{"}`, "GRAPHQL_PARSE_FAILED", 200, 400, false},
 		{"validation error", `{"query":"{ nope }"}`, "GRAPHQL_VALIDATION_FAILED", 200, 400, false},
-		{"variable coercion", `{"query":"query($q: String!) { data(query: $q) { source } }","variables":{"q":{}}}`, "GRAPHQL_VALIDATION_FAILED", 200, 400, false},
+		{"variable coercion", `{"query":"query($q: String!) { data(query: $q) { source } }","variables":{"q":{}}}`, "BAD_USER_INPUT", 200, 400, false},
+		{"variable missing", `{"query":"query($q: String!) { data(query: $q) { source } }","variables":{}}`, "BAD_USER_INPUT", 200, 400, false},
+		{"variable of the wrong scalar", `{"query":"query($q: String!) { data(query: $q) { source } }","variables":{"q":5}}`, "BAD_USER_INPUT", 200, 400, false},
+		{"unknown operation name", `{"query":"query A { __typename }","operationName":"B"}`, "GRAPHQL_VALIDATION_FAILED", 200, 400, false},
 		{"root field limit", `{"query":"{ a: __typename b: __typename }"}`, "ROOT_FIELD_LIMIT_EXCEEDED", 200, 400, false},
 		{"introspection off", `{"query":"{ __schema { __typename } }"}`, "INTROSPECTION_DISABLED", 200, 400, false},
 		{"missing query", `{"variables":{}}`, "BAD_REQUEST", 400, 400, false},

@@ -24,6 +24,14 @@ type Code = string
 
 // The codes this service sends. GraphQL's own (GRAPHQL_PARSE_FAILED,
 // GRAPHQL_VALIDATION_FAILED, PERSISTED_QUERY_NOT_FOUND) are gqlgen's.
+//
+// Bad input has one code per door, because each door has one code for it:
+// over REST every bad parameter is CodeBadRequest; over GraphQL every bad
+// argument value, written in the document or sent as a variable, is
+// CodeBadUserInput, Apollo's standard code (a literal of the wrong type is
+// an invalid document, GRAPHQL_VALIDATION_FAILED, as in Apollo). A rule of
+// the cache (an invalid tag) is bad input like any other: CacheError gives
+// the REST code, and Error.GraphQL turns it into GraphQL's.
 const (
 	// The request is not one the endpoint can take.
 	CodeBadRequest       Code = "BAD_REQUEST"
@@ -132,10 +140,26 @@ func GraphQLError(code Code, msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }
 
-// CacheError names an error of cache.Get or cache.Invalidate for clients:
-// its code, a message that never carries the Go error chain (which may
-// name Redis addresses or origin URLs) and, for a refusal, when to ask
-// again. ok is false for an error the cache did not raise.
+// GraphQL is e as a GraphQL error: bad input is BAD_USER_INPUT there, and a
+// refusal says in extensions.retryAfter how many seconds to wait.
+func (e Error) GraphQL() *gqlerror.Error {
+	code := e.Code
+	if code == CodeBadRequest {
+		code = CodeBadUserInput
+	}
+	gerr := GraphQLError(code, e.Message)
+	if e.RetryAfter > 0 {
+		gerr.Extensions["retryAfter"] = e.RetryAfter
+	}
+	return gerr
+}
+
+// CacheError names an error of cache.Get, cache.Invalidate or
+// cache.InvalidateTags for clients, as the REST door sends it (Error.GraphQL
+// gives the GraphQL form): its code, a message that never carries the Go
+// error chain (which may name Redis addresses or origin URLs) and, for a
+// refusal, when to ask again. ok is false for an error the cache did not
+// raise.
 func CacheError(err error) (e Error, ok bool) {
 	switch {
 	case errors.Is(err, cache.ErrOriginNotFound):
@@ -150,7 +174,7 @@ func CacheError(err error) (e Error, ok bool) {
 		e = Error{Code: CodeStoreUnavailable, Message: "the cache store is unavailable; nothing was changed"}
 	case errors.Is(err, cache.ErrInvalidTag):
 		// The message names the tag and the rule it breaks: the client's own input.
-		e = Error{Code: CodeBadUserInput, Message: err.Error()}
+		e = Error{Code: CodeBadRequest, Message: err.Error()}
 	default:
 		return Error{}, false
 	}

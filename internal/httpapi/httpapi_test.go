@@ -137,3 +137,25 @@ func TestCacheErrorNeverCarriesTheChain(t *testing.T) {
 		t.Error("an error the cache did not raise: got ok; want not")
 	}
 }
+
+// Each door has one code for bad input, an invalid tag included: REST's
+// BAD_REQUEST, GraphQL's BAD_USER_INPUT.
+func TestBadInputHasOneCodePerDoor(t *testing.T) {
+	err := fmt.Errorf("%w: %q: a tag is printable ASCII without spaces or commas", cache.ErrInvalidTag, "a b")
+	e, ok := httpapi.CacheError(err)
+	if !ok {
+		t.Fatalf("%v: got not ok; want a client error", err)
+	}
+	rec := httptest.NewRecorder()
+	e.Write(rec)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"code":"BAD_REQUEST"`) {
+		t.Errorf("over REST: got %d %s; want 400 BAD_REQUEST", rec.Code, rec.Body.String())
+	}
+	if g := e.GraphQL(); g.Extensions["code"] != httpapi.CodeBadUserInput || g.Message != err.Error() {
+		t.Errorf("over GraphQL: got %v %q; want BAD_USER_INPUT %q", g.Extensions["code"], g.Message, err.Error())
+	}
+	refused := httpapi.Error{Code: httpapi.CodeOriginBusy, Message: "busy", RetryAfter: 2}.GraphQL()
+	if refused.Extensions["code"] != httpapi.CodeOriginBusy || refused.Extensions["retryAfter"] != 2 {
+		t.Errorf("a refusal over GraphQL: got %v; want ORIGIN_BUSY with retryAfter 2", refused.Extensions)
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,6 +23,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/gqlcache/gqlcache/internal/httpapi"
 )
 
 // The pinned versions: gqlgen v0.17.98's. GraphiQL 4 is the last major with
@@ -273,7 +274,7 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "the playground answers GET only", "METHOD_NOT_ALLOWED")
+		httpapi.WriteError(w, httpapi.CodeMethodNotAllowed, "the playground answers GET only")
 		return
 	}
 	if name, ok := strings.CutPrefix(r.URL.Path, AssetsPath); ok && h.dir != "" {
@@ -299,18 +300,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // shows no more than its assets.
 func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	if !fs.ValidPath(name) || name == "." || strings.HasPrefix(name, ".") || strings.Contains(name, "/.") {
-		writeError(w, http.StatusNotFound, "no such asset", "NOT_FOUND")
+		httpapi.WriteError(w, httpapi.CodeNotFound, "no such asset")
 		return
 	}
 	f, err := os.OpenInRoot(h.dir, name)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no such asset", "NOT_FOUND")
+		httpapi.WriteError(w, httpapi.CodeNotFound, "no such asset")
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		writeError(w, http.StatusNotFound, "no such asset", "NOT_FOUND")
+		httpapi.WriteError(w, httpapi.CodeNotFound, "no such asset")
 		return
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -318,12 +319,4 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, name string
 	// their next load, and a revalidation costs a 304.
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
-}
-
-// writeError answers as the service's other endpoints do.
-func writeError(w http.ResponseWriter, status int, msg, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg, "code": code})
 }

@@ -161,8 +161,10 @@ func TestPlaygroundPage(t *testing.T) {
 	if rec := get(t, Handler(Options{}), http.MethodHead, "/"); rec.Code != http.StatusOK || rec.Body.Len() != 0 {
 		t.Errorf("HEAD: got %d with %d bytes; want 200 without a body", rec.Code, rec.Body.Len())
 	}
-	if rec := get(t, Handler(Options{}), http.MethodPost, "/"); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
-		t.Errorf("POST: got %d Allow %q; want 405 GET, HEAD", rec.Code, rec.Header().Get("Allow"))
+	if rec := get(t, Handler(Options{}), http.MethodPost, "/"); rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" ||
+		!strings.Contains(rec.Body.String(), `"code":"METHOD_NOT_ALLOWED"`) || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("POST: got %d Allow %q Cache-Control %q %q; want 405 GET, HEAD, no-store and the METHOD_NOT_ALLOWED body",
+			rec.Code, rec.Header().Get("Allow"), rec.Header().Get("Cache-Control"), rec.Body.String())
 	}
 }
 
