@@ -168,11 +168,7 @@ func (h *Handler) purgeTags(w http.ResponseWriter, r *http.Request, vals url.Val
 	}
 	tags := vals["tag"]
 	n, err := h.o.Cache.InvalidateTags(r.Context(), tags, soft)
-	switch {
-	case errors.Is(err, cache.ErrInvalidTag):
-		httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
-		return
-	case err != nil:
+	if err != nil {
 		writeCacheError(w, r, err)
 		return
 	}
