@@ -18,10 +18,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# free_port [FROM [SPAN]]: a port nothing listens on, from FROM (20000) up
+# to FROM+SPAN (20000 more).
 free_port() {
-	local p
+	local p from=${1:-20000} span=${2:-20000}
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		p=$((from + RANDOM % span))
 		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }

@@ -52,16 +52,10 @@ if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
 	redis_url="redis://127.0.0.1:$rp/0"
 fi
 
-# listen_port: a free port below the ephemeral range. A replica starts
-# again on its port mid-run, while the load opens connections from
-# ephemeral ports, one of which could otherwise have taken it.
-listen_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 10000))
-		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
+# Replicas listen below the ephemeral range: one starts again on its port
+# mid-run, while the load opens connections from ephemeral ports, one of
+# which could otherwise have taken it.
+listen_port() { free_port 10000 10000; }
 
 # replica N PORT ROUND: start replica N, recording its pid in rpid[N].
 declare -A rpid
