@@ -15,6 +15,7 @@ import (
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/playground"
+	"github.com/gqlcache/gqlcache/internal/rest"
 )
 
 // config is everything the service reads from its environment. Each field's
@@ -74,15 +75,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		addr:          p.str("ADDR", ":8080"),
 		redisURL:      p.str("REDIS_URL", ""),
-		redisTimeout:  p.duration("REDIS_TIMEOUT", 100*time.Millisecond, true),
+		redisTimeout:  p.duration("REDIS_TIMEOUT", cache.DefaultStoreBudget, true),
 		ttl:           p.duration("CACHE_TTL", 5*time.Second, true),
 		stale:         p.duration("CACHE_STALE", 0, false),
-		prefix:        p.str("CACHE_KEY_PREFIX", "gqlcache"),
+		prefix:        p.str("CACHE_KEY_PREFIX", cache.DefaultPrefix),
 		memoryBytes:   p.positiveInt("CACHE_MEMORY_BYTES", 64<<20),
 		originDelay:   p.duration("ORIGIN_DELAY", 0, false),
-		originTimeout: p.duration("ORIGIN_TIMEOUT", 10*time.Second, true),
+		originTimeout: p.duration("ORIGIN_TIMEOUT", cache.DefaultOriginTimeout, true),
 		adminToken:    p.str("ADMIN_TOKEN", ""),
-		maxQueryLen:   p.positiveInt("MAX_QUERY_LENGTH", 4096),
+		maxQueryLen:   p.positiveInt("MAX_QUERY_LENGTH", rest.DefaultMaxQueryLen),
 		limits: gqlhttp.Limits{
 			MaxBodyBytes:  int64(p.positiveInt("MAX_BODY_BYTES", 64<<10)),
 			MaxTokens:     p.positiveInt("MAX_TOKENS", 1000),
@@ -93,19 +94,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		},
 		maxHeaderBytes:  p.positiveInt("MAX_HEADER_BYTES", 16<<10),
 		maxURLBytes:     p.positiveInt("MAX_URL_BYTES", 8<<10),
-		maxEntryBytes:   p.positiveInt("MAX_ENTRY_BYTES", 1<<20),
+		maxEntryBytes:   p.positiveInt("MAX_ENTRY_BYTES", cache.DefaultMaxEntryBytes),
 		nearTTL:         p.duration("NEAR_CACHE_TTL", time.Second, false),
-		nearBytes:       p.positiveInt("NEAR_CACHE_BYTES", 16<<20),
+		nearBytes:       p.positiveInt("NEAR_CACHE_BYTES", cache.DefaultNearBytes),
 		shutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", 10*time.Second, true),
 		// Why this default: docs/operations.md, "Draining on SIGTERM".
 		shutdownDelay: p.duration("SHUTDOWN_DELAY", 5*time.Second, false),
 
 		// Why these defaults: docs/origins.md, "Origin protection".
-		originMaxInflight:  p.positiveInt("ORIGIN_MAX_INFLIGHT", 16),
-		originQueueTimeout: p.duration("ORIGIN_QUEUE_TIMEOUT", 100*time.Millisecond, true),
-		originBreakerFails: p.positiveInt("ORIGIN_BREAKER_FAILURES", 5),
-		originBreakerCool:  p.duration("ORIGIN_BREAKER_COOLDOWN", 5*time.Second, true),
-		negativeTTL:        p.duration("NEGATIVE_TTL", time.Second, true),
+		originMaxInflight:  p.positiveInt("ORIGIN_MAX_INFLIGHT", cache.DefaultOriginMaxInflight),
+		originQueueTimeout: p.duration("ORIGIN_QUEUE_TIMEOUT", cache.DefaultOriginQueueWait, true),
+		originBreakerFails: p.positiveInt("ORIGIN_BREAKER_FAILURES", int(cache.DefaultOriginBreakerFailures)),
+		originBreakerCool:  p.duration("ORIGIN_BREAKER_COOLDOWN", cache.DefaultOriginBreakerCooldown, true),
+		negativeTTL:        p.duration("NEGATIVE_TTL", cache.DefaultNegativeTTL, true),
 	}
 	if port := getenv("PORT"); port != "" && getenv("ADDR") == "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {

@@ -28,6 +28,10 @@ import (
 // contentTypeJSON is shared by every answer; net/http only reads it.
 var contentTypeJSON = []string{"application/json"}
 
+// DefaultMaxQueryLen is the bound on the query parameter when
+// Options.MaxQueryLen is zero.
+const DefaultMaxQueryLen = 4096
+
 // Options configures the shim.
 type Options struct {
 	Cache  *cache.Cache
@@ -39,7 +43,8 @@ type Options struct {
 	// Stale is the cache's stale window, announced to HTTP caches as
 	// stale-while-revalidate and stale-if-error. Zero: not announced.
 	Stale time.Duration
-	// MaxQueryLen bounds the query parameter in bytes. Zero: 4096.
+	// MaxQueryLen bounds the query parameter in bytes, and the other
+	// parameters together. Zero: DefaultMaxQueryLen.
 	MaxQueryLen int
 	// AdminToken authorises DELETE. Empty: DELETE is always refused.
 	AdminToken string
@@ -63,7 +68,7 @@ type Handler struct{ o Options }
 // New returns the shim's handler.
 func New(o Options) *Handler {
 	if o.MaxQueryLen <= 0 {
-		o.MaxQueryLen = 4096
+		o.MaxQueryLen = DefaultMaxQueryLen
 	}
 	if o.CacheName == "" {
 		o.CacheName = "gqlcache"
