@@ -53,16 +53,13 @@ func (r *Resolver) dataQuery(q string) cache.Query {
 	return cache.Query{Field: DataField, Args: map[string]any{"query": q}, Policy: r.d.Policies.For(DataField)}
 }
 
-// Load fetches data(query: q)'s answer from the origin on a miss.
-func (d Deps) Load(q string) cache.Loader {
-	return func(ctx context.Context) (cache.Fetched, error) { return d.Origin.Fetch(ctx, origin.Request{Query: q}) }
-}
-
 // Get answers the cached field cq, whose origin query is q, and counts
 // what the cache did. Both GraphQL executors (gqlgen's and the plans)
 // resolve every cached field through it, so each answer is counted once.
 func (d Deps) Get(ctx context.Context, cq cache.Query, q string) (cache.Result, error) {
-	res, err := d.Cache.Get(ctx, cq, d.Load(q))
+	res, err := d.Cache.Get(ctx, cq, func(ctx context.Context) (cache.Fetched, error) {
+		return d.Origin.Fetch(ctx, origin.Request{Query: q})
+	})
 	d.Results.Count(results.GraphQL, cq.Field, res, err)
 	return res, err
 }
