@@ -72,6 +72,7 @@ type config struct {
 // a message that says what to fix.
 func loadConfig(getenv func(string) string) (config, error) {
 	p := envParser{getenv: getenv}
+	limits := gqlhttp.DefaultLimits()
 	c := config{
 		addr:          p.str("ADDR", ":8080"),
 		redisURL:      p.str("REDIS_URL", ""),
@@ -85,12 +86,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		adminToken:    p.str("ADMIN_TOKEN", ""),
 		maxQueryLen:   p.positiveInt("MAX_QUERY_LENGTH", rest.DefaultMaxQueryLen),
 		limits: gqlhttp.Limits{
-			MaxBodyBytes:  int64(p.positiveInt("MAX_BODY_BYTES", 64<<10)),
-			MaxTokens:     p.positiveInt("MAX_TOKENS", 1000),
-			MaxDepth:      p.positiveInt("MAX_DEPTH", 15),
-			MaxAliases:    p.positiveInt("MAX_ALIASES", 15),
-			MaxRootFields: p.positiveInt("MAX_ROOT_FIELDS", 10),
-			MaxComplexity: p.positiveInt("COMPLEXITY_LIMIT", 250),
+			MaxBodyBytes:  int64(p.positiveInt("MAX_BODY_BYTES", int(limits.MaxBodyBytes))),
+			MaxTokens:     p.positiveInt("MAX_TOKENS", limits.MaxTokens),
+			MaxDepth:      p.positiveInt("MAX_DEPTH", limits.MaxDepth),
+			MaxAliases:    p.positiveInt("MAX_ALIASES", limits.MaxAliases),
+			MaxRootFields: p.positiveInt("MAX_ROOT_FIELDS", limits.MaxRootFields),
+			MaxComplexity: p.positiveInt("COMPLEXITY_LIMIT", limits.MaxComplexity),
 		},
 		maxHeaderBytes:  p.positiveInt("MAX_HEADER_BYTES", 16<<10),
 		maxURLBytes:     p.positiveInt("MAX_URL_BYTES", 8<<10),

@@ -43,21 +43,37 @@ type Limits struct {
 	MaxArgumentBytes int   // any string argument; default 4096
 }
 
+// DefaultLimits are the limits that zero Limits fields take. A service that
+// reads its own configuration starts from these, so that no default is
+// spelled in two places.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxBodyBytes:     64 << 10,
+		MaxTokens:        1000,
+		MaxDepth:         15,
+		MaxAliases:       15,
+		MaxRootFields:    10,
+		MaxComplexity:    250,
+		MaxArgumentBytes: 4096,
+	}
+}
+
 func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
 		}
 	}
 	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = 64 << 10
+		l.MaxBodyBytes = d.MaxBodyBytes
 	}
-	def(&l.MaxTokens, 1000)
-	def(&l.MaxDepth, 15)
-	def(&l.MaxAliases, 15)
-	def(&l.MaxRootFields, 10)
-	def(&l.MaxComplexity, 250)
-	def(&l.MaxArgumentBytes, 4096)
+	def(&l.MaxTokens, d.MaxTokens)
+	def(&l.MaxDepth, d.MaxDepth)
+	def(&l.MaxAliases, d.MaxAliases)
+	def(&l.MaxRootFields, d.MaxRootFields)
+	def(&l.MaxComplexity, d.MaxComplexity)
+	def(&l.MaxArgumentBytes, d.MaxArgumentBytes)
 	return l
 }
 
