@@ -87,9 +87,11 @@ func newServer(d deps) http.Handler {
 			AssetsURL: d.cfg.playgroundAssetsURL,
 			AssetsDir: d.cfg.playgroundAssetsDir,
 		})
-		mux.Handle("GET /{$}", pg)
+		// Every method reaches the playground, which answers those it does
+		// not take with 405 and Allow: the page exists, whatever the method.
+		mux.Handle("/{$}", pg)
 		if d.cfg.playgroundAssetsDir != "" {
-			mux.Handle("GET "+playground.AssetsPath, pg)
+			mux.Handle(playground.AssetsPath, pg)
 		}
 	}
 	mux.Handle("GET /data", route("data", shim.Get()))

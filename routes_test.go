@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -58,5 +59,14 @@ func TestPlaygroundOffWithoutIntrospection(t *testing.T) {
 	dev := startService(t, map[string]string{"MODE": "production", "INTROSPECTION": "true"})
 	if code, _ := dev.get("/"); code != http.StatusOK {
 		t.Errorf("GET / in production with INTROSPECTION=true = %d; want the playground", code)
+	}
+	resp, err := http.Post(dev.url+"/", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(body), "METHOD_NOT_ALLOWED") {
+		t.Errorf("POST / = %d Allow %q %s; want a JSON 405 naming GET and HEAD (the page exists)", resp.StatusCode, resp.Header.Get("Allow"), body)
 	}
 }
