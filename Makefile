@@ -53,7 +53,7 @@ generate:
 # A short run of every fuzz target; findings land in testdata/fuzz and are
 # committed, so that they run as ordinary test cases from then on.
 FUZZTIME ?= 20s
-FUZZ_TARGETS = ./internal/cache:FuzzDeriveKey ./internal/cache:FuzzDecodeEntry \
+FUZZ_TARGETS = ./cache:FuzzDeriveKey ./cache:FuzzDecodeEntry \
 	./internal/rest:FuzzParse ./internal/gqlhttp:FuzzPost
 
 fuzz:

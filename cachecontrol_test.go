@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/graph"
-	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/playground"

@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/graph"
-	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 )
 
 // Policies is every field's cache policy, read once from the schema's

@@ -7,8 +7,8 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/graph"
-	"github.com/gqlcache/gqlcache/internal/cache"
 
 	"go.uber.org/goleak"
 )

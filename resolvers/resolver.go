@@ -7,9 +7,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/graph/model"
 	"github.com/gqlcache/gqlcache/internal/admin"
-	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/results"

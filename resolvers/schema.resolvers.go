@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/graph/model"
 	"github.com/gqlcache/gqlcache/internal/httpapi"

@@ -11,8 +11,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"go.uber.org/goleak"
 
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/graph"
-	"github.com/gqlcache/gqlcache/internal/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/plan"

@@ -15,7 +15,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 )
 
 // Code is an error code, sent as "code" in REST error bodies and as

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 )
 
 // HTTP is an origin on an HTTP upstream: the service becomes a caching

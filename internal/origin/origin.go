@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 )
 
 // An Origin answers a request with one JSON value and what it says about

@@ -21,7 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/gqlscalar"
 	"github.com/gqlcache/gqlcache/internal/httpapi"

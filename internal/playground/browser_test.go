@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/origin"
 	"github.com/gqlcache/gqlcache/internal/playground/playgroundtest"

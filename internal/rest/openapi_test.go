@@ -20,7 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
 	"github.com/gqlcache/gqlcache/internal/origin"
 )
@@ -226,7 +226,8 @@ type downStore struct{}
 
 var errDown = errors.New("connection refused")
 
-func (downStore) Get(context.Context, string) ([]byte, error) { return nil, errDown }
+func (downStore) Get(context.Context, string) ([]byte, error)         { return nil, errDown }
+func (downStore) GetMany(context.Context, []string) ([][]byte, error) { return nil, errDown }
 func (downStore) Claim(context.Context, string, string, time.Duration) (cache.Claim, error) {
 	return cache.Claim{}, errDown
 }

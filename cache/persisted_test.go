@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
 
@@ -71,6 +71,14 @@ func storeContract(t *testing.T, s cache.Store, shared bool) {
 	}
 	if err := s.Release(ctx, k, "other"); err != nil {
 		t.Errorf("Release: %v", err)
+	}
+	// Keys in many slots: a Cluster client must split the batch by node.
+	many := []string{key("absent-0"), k}
+	for i := range 20 {
+		many = append(many, key(fmt.Sprintf("absent-%d", i+1)))
+	}
+	if got, err := s.GetMany(ctx, many); err != nil || len(got) != len(many) || got[0] != nil || string(got[1]) != string(second) || got[len(many)-1] != nil {
+		t.Errorf("GetMany: got %q, %v; want nil, %q, then nils", got, err, second)
 	}
 	if cl, err := s.Claim(ctx, key("absent"), "tok", time.Minute); err != nil || cl.Value != nil || !cl.Leased {
 		t.Errorf("Claim of an absent, unleased key: got %+v, %v; want no value and the lease", cl, err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 )
 
 // notFoundOrigin answers that the item does not exist, counting calls.

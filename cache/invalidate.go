@@ -58,6 +58,9 @@ const purgeBudget = 10 * time.Second
 // have begun before it. Instants come from each process's clock, as
 // freshness figures do.
 func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (int, error) {
+	if c.tags == nil {
+		return 0, ErrNoTagIndex
+	}
 	if len(tags) == 0 || len(tags) > MaxPurgeTags {
 		return 0, fmt.Errorf("%w: give 1 to %d tags", ErrInvalidTag, MaxPurgeTags)
 	}
@@ -75,7 +78,7 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (i
 	// read's.
 	b := budget{left: max(c.opts.StoreBudget, purgeBudget)}
 	keys, err := guard(ctx, c, &b, "purge", func(ctx context.Context) ([]string, error) {
-		return c.store.Purge(ctx, tagKeys, now, life)
+		return c.tags.Purge(ctx, tagKeys, now, life)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
@@ -84,10 +87,10 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags []string, soft bool) (i
 	c.purges.Add(1)
 	n, err := guard(ctx, c, &b, "purge", func(ctx context.Context) (int, error) {
 		if soft && c.opts.Stale > 0 {
-			return c.store.Soften(ctx, keys, rand.Uint64(), now)
+			return c.tags.Soften(ctx, keys, rand.Uint64(), now)
 		}
 		tomb := newEntry(kindTombstone, nil, "", now, 0, 0)
-		return c.store.ReplaceAll(ctx, keys, tomb.encode(), life)
+		return c.tags.ReplaceAll(ctx, keys, tomb.encode(), life)
 	})
 	if c.near != nil {
 		for _, k := range keys {

@@ -80,13 +80,16 @@ func (c *Cache) uncached(ctx context.Context, load Loader) (Result, error) {
 		return Result{}, ErrOriginNotFound
 	}
 	now := c.opts.Now().Truncate(time.Millisecond)
-	return Result{Data: got.Data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin, TagList: c.tags(got)}, nil
+	return Result{Data: got.Data, CachedAt: now, FreshUntil: now, ServedAt: now, Source: SourceOrigin, TagList: c.tagList(got)}, nil
 }
 
 // tags bounds and joins an answer's tags. What is past the bounds is
 // dropped, counted and logged once: tags are hints for purging, never a
 // reason to fail an answer.
-func (c *Cache) tags(got Fetched) string {
+func (c *Cache) tagList(got Fetched) string {
+	if c.tags == nil {
+		return ""
+	}
 	tags, dropped := boundTags(got.Tags)
 	if dropped > 0 {
 		c.m.tagsDropped.Add(float64(dropped))

@@ -97,6 +97,17 @@ func (m *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	return v.b, nil
 }
 
+// GetMany implements Store.
+func (m *MemoryStore) GetMany(_ context.Context, keys []string) ([][]byte, error) {
+	values := make([][]byte, len(keys))
+	for i, k := range keys {
+		if v, ok := m.c.GetIfPresent(k); ok {
+			values[i] = v.b
+		}
+	}
+	return values, nil
+}
+
 // Claim implements Store. One process is the only user of a memory store,
 // and its own coalescing already makes one fill per key, so the lease is
 // always granted.

@@ -11,7 +11,10 @@ import (
 var ErrNotFound = errors.New("cache: not found")
 
 // A Store keeps encoded entries. Implementations must be safe for concurrent
-// use, and every value they write must expire after its ttl.
+// use, and every value they write must expire after its ttl. A Store that is
+// also a TagIndex supports tags, and one that is also a Broadcaster supports
+// the near cache: a wrapper around a store must forward those interfaces
+// too, or the cache goes without them.
 //
 // Beside each key a store keeps the key's fill lease: a short claim that one
 // process is fetching the key's answer from the origin, so that processes
@@ -19,6 +22,10 @@ var ErrNotFound = errors.New("cache: not found")
 type Store interface {
 	// Get returns the value under key, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
+	// GetMany returns the values under keys, in order, nil for a key that
+	// holds nothing, in as few round trips as the store can make (one per
+	// node for Redis), so that a list's cached fields cost one read.
+	GetMany(ctx context.Context, keys []string) ([][]byte, error)
 	// Claim reads key's value (nil when absent) and, in the same atomic
 	// step, takes key's lease for leaseTTL with token if no one holds it,
 	// or if a token of the same owner does. A token "<owner>.<nonce>"
@@ -40,6 +47,17 @@ type Store interface {
 	// Replace writes value under key with ttl unconditionally and reports
 	// whether the key held a value before.
 	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Ping reports whether the store can serve.
+	Ping(ctx context.Context) error
+	// Describe names the store and where it is, for logs and readiness.
+	Describe() string
+}
+
+// A TagIndex is the part of a Store that purges by tag: an index from each
+// tag to the keys whose entries carry it, and the batch writes a purge makes.
+// Without one, answers keep no tags and InvalidateTags fails with
+// ErrNoTagIndex.
+type TagIndex interface {
 	// Tag adds key, whose entry lives until until, to the index of each of
 	// tagKeys (see tagKey), dropping members that expired before now, and
 	// keeps each index at least as long as its members. It returns the
@@ -58,10 +76,6 @@ type Store interface {
 	// nonce, keeping its stale window and expiry (see softened), and
 	// reports how many it changed. Entries already stale are left alone.
 	Soften(ctx context.Context, keys []string, nonce uint64, at time.Time) (int, error)
-	// Ping reports whether the store can serve.
-	Ping(ctx context.Context) error
-	// Describe names the store and where it is, for logs and readiness.
-	Describe() string
 }
 
 // Claim is what Store.Claim found.

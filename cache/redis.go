@@ -291,6 +291,32 @@ func (r *RedisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
+// GetMany implements Store: one pipeline, which a Cluster client splits
+// into one round trip per node.
+func (r *RedisStore) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	cmds, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	values := make([][]byte, len(keys))
+	for i, cmd := range cmds {
+		b, err := cmd.(*redis.StringCmd).Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return nil, err
+		default:
+			values[i] = b
+		}
+	}
+	return values, nil
+}
+
 // Claim implements Store.
 func (r *RedisStore) Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (Claim, error) {
 	var owner string

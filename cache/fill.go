@@ -128,7 +128,7 @@ func (c *Cache) fill(ctx context.Context, b budget, key string, p Policy, load L
 		}
 		return fill{}, err
 	}
-	e := newEntry(kindData, got.Data, c.tags(got), c.opts.Now(), ttl, c.opts.Stale)
+	e := newEntry(kindData, got.Data, c.tagList(got), c.opts.Now(), ttl, c.opts.Stale)
 	if got.NotFound {
 		// Not found is an answer, but a short-lived one, never served stale.
 		// It keeps its tags, so a purge of them drops it too.
@@ -170,7 +170,7 @@ func (c *Cache) tag(ctx context.Context, b *budget, key string, e entry, began t
 		tagKeys[i] = tagKey(c.opts.Prefix, t)
 	}
 	purged, err := guard(ctx, c, b, "tag", func(ctx context.Context) (time.Time, error) {
-		return c.store.Tag(ctx, key, tagKeys, e.staleUntil, c.opts.Now())
+		return c.tags.Tag(ctx, key, tagKeys, e.staleUntil, c.opts.Now())
 	})
 	if err != nil {
 		return false

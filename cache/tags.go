@@ -21,6 +21,9 @@ const (
 // ErrInvalidTag is returned by InvalidateTags for a tag no entry can carry.
 var ErrInvalidTag = errors.New("invalid tag")
 
+// ErrNoTagIndex is returned by InvalidateTags when the store is no TagIndex.
+var ErrNoTagIndex = errors.New("the cache store keeps no tag index")
+
 // ValidateTag reports whether t can be a tag: 1 to MaxTagBytes bytes of
 // printable ASCII without spaces or commas, so that tags travel unchanged
 // in Cache-Tag (comma-separated) and Surrogate-Key (space-separated)

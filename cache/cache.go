@@ -1,8 +1,18 @@
-// Package cache is the caching core shared by the GraphQL and REST front
-// doors: key derivation, stored entries and their freshness, request
-// coalescing, stale serving, invalidation and the policy for a failing store
-// or origin. It knows nothing of GraphQL or HTTP; per-request facts (who is
-// asking, whether the client wants revalidation) arrive in the context.
+// Package cache is a read-through cache for answers from a slow or costly
+// origin, on Redis (one node, Sentinel or Cluster) or in process memory: a
+// miss asks the origin once however many requests and processes miss
+// together, answers are served stale while one refresh runs or when the
+// origin fails, tags purge related answers race-free, and a store or origin
+// that fails costs requests a bounded wait, never an outage.
+//
+// It knows nothing of GraphQL or HTTP: an answer is named by a Query (a
+// field's name and its arguments), and what a request knows of its caller
+// arrives in its context (WithCaller, WithRevalidate). The gqlgen extension
+// in package fieldcache and the service's REST shim are two front doors on
+// one Cache; what one stores the other reads.
+//
+// The zero value of every Options field is usable: the defaults are the
+// Default constants.
 package cache
 
 import (
@@ -25,6 +35,7 @@ import (
 // It is safe for concurrent use.
 type Cache struct {
 	store   Store
+	tags    TagIndex // nil: the store keeps no tags
 	opts    Options
 	owner   string // names this Cache's lease tokens, "<owner>.<nonce>"
 	m       *metrics
@@ -70,6 +81,7 @@ func New(store Store, opts Options) (*Cache, error) {
 	c := &Cache{store: store, opts: opts, owner: strconv.FormatUint(rand.Uint64(), 36), m: newMetrics(opts.Registerer)}
 	c.halt, c.haltNow = context.WithCancel(context.Background())
 	c.shield = newShield(c)
+	c.tags, _ = store.(TagIndex)
 	if b, ok := store.(Broadcaster); ok && opts.NearTTL > 0 {
 		n, err := newNear(opts.NearTTL, opts.NearBytes)
 		if err != nil {

@@ -9,14 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gqlcache/gqlcache/internal/cache"
+	"github.com/gqlcache/gqlcache/cache"
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
+
+// Store is what the wrappers below sit on: a store with its tag index, so
+// that what they do not count or time still reaches Redis.
+type Store interface {
+	cache.Store
+	cache.TagIndex
+}
 
 // counting is a Store that counts the calls made on the store beneath it,
 // by method: what the cache asked of Redis, not only what it answered.
 type counting struct {
-	cache.Store
+	Store
 	gets, claims, fills, releases, replaces atomic.Int64
 }
 
@@ -296,7 +303,7 @@ func TestSlowOrPausedRedisCostsARequestItsBudget(t *testing.T) {
 // timed is a Store that records, for each call on a request's path, how long
 // its context let it wait (its grant) and how long it took.
 type timed struct {
-	cache.Store
+	Store
 	mu    sync.Mutex
 	calls []timedCall
 }
