@@ -24,7 +24,12 @@ type Store interface {
 // by method: what the cache asked of Redis, not only what it answered.
 type counting struct {
 	Store
-	gets, claims, fills, releases, replaces atomic.Int64
+	gets, getManys, claims, fills, releases, replaces atomic.Int64
+}
+
+func (s *counting) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	s.getManys.Add(1)
+	return s.Store.GetMany(ctx, keys)
 }
 
 func (s *counting) Get(ctx context.Context, key string) ([]byte, error) {
@@ -53,7 +58,7 @@ func (s *counting) Replace(ctx context.Context, key string, value []byte, ttl ti
 }
 
 func (s *counting) calls() int64 {
-	return s.gets.Load() + s.claims.Load() + s.fills.Load() + s.releases.Load() + s.replaces.Load()
+	return s.gets.Load() + s.getManys.Load() + s.claims.Load() + s.fills.Load() + s.releases.Load() + s.replaces.Load()
 }
 
 // countingOn returns a counting store on the Redis at url.

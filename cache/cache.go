@@ -223,7 +223,14 @@ func (c *Cache) Get(ctx context.Context, q Query, load Loader) (Result, error) {
 				return c.answer(e, SourceCache, false)
 			}
 		}
-		if seen := c.lookup(ctx, &b, key); seen.found {
+		seen, batched := lookup{}, false
+		if bt := batchFrom(ctx); bt != nil {
+			seen, batched = bt.get(key)
+		}
+		if !batched {
+			seen = c.lookup(ctx, &b, key)
+		}
+		if seen.found {
 			switch {
 			case now.Before(seen.e.freshUntil):
 				c.m.hits.Inc()

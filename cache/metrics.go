@@ -21,7 +21,10 @@ type metrics struct {
 
 	// Tags and purges.
 	tagsDropped, purgedFills prometheus.Counter
-	purges                   *prometheus.CounterVec
+
+	// Batched reads.
+	prefetched prometheus.Counter
+	purges     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,6 +46,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		notFound:      counter("cache_not_found_total", "Not-found answers served, from a negative entry or from the origin."),
 		tagsDropped:   counter("cache_tags_dropped_total", "Tags an origin returned past the bounds (too many, too long or not printable ASCII): dropped from the entry."),
 		purgedFills:   counter("cache_purged_fills_total", "Fills not stored because one of their tags was purged after they began."),
+		prefetched:    counter("cache_prefetched_keys_total", "Keys read ahead of their Gets in one batched store read (Prefetch), such as a list's cached fields."),
 		originFetches: counter("origin_fetches_total", "Calls made to the origin."),
 		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "origin_errors_total", Help: "Origin calls that failed, by reason (timeout, retry_after: the origin asked for a pause, or error).",
@@ -79,7 +83,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.hits, m.nearHits, m.nearDrops, m.misses, m.staleServed, m.coalesced, m.leaseWaits, m.corrupt, m.uncached, m.oversized,
 			m.originFetches, m.originErrors, m.originSeconds, m.storeErrors, m.storeSeconds, m.storeSlow, m.breakerOpen,
-			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen, m.tagsDropped, m.purgedFills, m.purges)
+			m.notFound, m.originInflight, m.originRefusals, m.originBreakerOpen, m.tagsDropped, m.purgedFills, m.purges, m.prefetched)
 	}
 	// Both series exist from the start, so a rate sees the first purge.
 	m.purges.WithLabelValues("key")
