@@ -448,7 +448,7 @@ func decString(d *jsontext.Decoder, v reflect.Value) error {
 }
 
 func kindError(t reflect.Type, k jsontext.Kind) error {
-	return fmt.Errorf("a %v cannot be read from JSON %v", t, k)
+	return fmt.Errorf("cannot read a %v from JSON %v", t, k)
 }
 
 func readNumber(d *jsontext.Decoder, t reflect.Type) (jsontext.Value, error) {
