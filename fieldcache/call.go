@@ -24,7 +24,7 @@ import (
 // with gqlgen. finish ends the first window and waits for a resolver still
 // running in it.
 type call struct {
-	f       *field
+	f       *cachedField
 	q       cache.Query
 	next    graphql.Resolver
 	request context.Context // the request's context, which the children inherit

@@ -20,24 +20,24 @@ import (
 // Color is string-kinded with no methods of its own.
 type Color string
 
-// Status is shaped like a gqlgen enum.
-type Status string
+// Lifecycle is shaped like a gqlgen enum.
+type Lifecycle string
 
 const (
-	StatusActive  Status = "ACTIVE"
-	StatusRetired Status = "RETIRED"
+	LifecycleActive  Lifecycle = "ACTIVE"
+	LifecycleRetired Lifecycle = "RETIRED"
 )
 
-func (e Status) MarshalGQL(w io.Writer) { fmt.Fprint(w, strconv.Quote(string(e))) }
+func (e Lifecycle) MarshalGQL(w io.Writer) { fmt.Fprint(w, strconv.Quote(string(e))) }
 
-func (e *Status) UnmarshalGQL(v any) error {
+func (e *Lifecycle) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	if !ok {
 		return fmt.Errorf("enums must be strings")
 	}
-	*e = Status(s)
-	if *e != StatusActive && *e != StatusRetired {
-		return fmt.Errorf("%s is not a valid Status", s)
+	*e = Lifecycle(s)
+	if *e != LifecycleActive && *e != LifecycleRetired {
+		return fmt.Errorf("%s is not a valid Lifecycle", s)
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ type Product struct {
 	ID        string
 	Name      string
 	Price     float64
-	Status    Status
+	Lifecycle Lifecycle
 	Tags      []string
 	Reviews   []*Review
 	Related   []*Product
@@ -154,14 +154,14 @@ func ptr[T any](v T) *T { return &v }
 
 func fullProduct() *Product {
 	return &Product{
-		ID:      "p1",
-		Name:    "Kettle \"Deluxe\" <b>",
-		Price:   19.99,
-		Status:  StatusActive,
-		Tags:    []string{"kitchen", "élec"},
-		Reviews: []*Review{{ID: "r1", Stars: 5, Body: "great"}, nil, {ID: "r2", Stars: -1, Body: ""}},
+		ID:        "p1",
+		Name:      "Kettle \"Deluxe\" <b>",
+		Price:     19.99,
+		Lifecycle: LifecycleActive,
+		Tags:      []string{"kitchen", "élec"},
+		Reviews:   []*Review{{ID: "r1", Stars: 5, Body: "great"}, nil, {ID: "r2", Stars: -1, Body: ""}},
 		Related: []*Product{
-			{ID: "p2", Status: StatusRetired, Tags: []string{}, Related: []*Product{{ID: "p3", Status: StatusActive}}},
+			{ID: "p2", Lifecycle: LifecycleRetired, Tags: []string{}, Related: []*Product{{ID: "p3", Lifecycle: LifecycleActive}}},
 		},
 		Owner:     &User{ID: "u1", Name: "Ann"},
 		Media:     []Media{Image{URL: "a.png", Width: 3, Height: 4}, nil, &Video{URL: "v.mp4", Seconds: 1.5}, (*Video)(nil)},
@@ -207,7 +207,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{name: "float32", v: float32(0.1)},
 		{name: "string", v: "héllo\n\"\\\u2028"},
 		{name: "named string", v: Color("teal")},
-		{name: "enum", v: StatusRetired},
+		{name: "enum", v: LifecycleRetired},
 		{name: "custom scalar", v: Money{cents: -5}},
 		{name: "context scalar", v: Upper("LOUD")},
 		{name: "json methods", v: Point{x: 7, y: 8}},
@@ -222,7 +222,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{name: "nil map", v: map[string]*Review(nil)},
 		{name: "empty map", v: map[string]*Review{}},
 		{name: "map of pointers", v: map[string]*Review{"a": {ID: "a"}, "b": nil}},
-		{name: "map with named keys", v: map[Status]int{StatusActive: 1}},
+		{name: "map with named keys", v: map[Lifecycle]int{LifecycleActive: 1}},
 		{name: "any nil", v: nil, t: reflect.TypeFor[any]()},
 		{name: "any nested", v: map[string]any{"a": []any{json.Number("1"), json.Number("-2.5e10"), map[string]any{"b": nil}}, "c": "d"}, t: reflect.TypeFor[any]()},
 		{name: "map string any", v: map[string]any{"x": json.Number("1"), "y": []any{}}},
@@ -234,7 +234,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{name: "empty struct", v: struct{}{}},
 		{name: "struct value", v: *fullProduct()},
 		{name: "recursive product", v: fullProduct()},
-		{name: "products", v: []*Product{fullProduct(), nil, {Status: StatusActive}}},
+		{name: "products", v: []*Product{fullProduct(), nil, {Lifecycle: LifecycleActive}}},
 		{name: "nil product list", v: []*Product(nil)},
 		{name: "interface product", v: fullProduct(), t: reflect.TypeFor[Node]()},
 	}
@@ -476,8 +476,8 @@ func TestCodecDecodeErrors(t *testing.T) {
 		{name: "value before type", t: reflect.TypeFor[Node](), in: `{"v":{"ID":"u","Name":""},"t":"User"}`},
 		{name: "impl missing value", t: reflect.TypeFor[Node](), in: `{"t":"User"}`},
 		{name: "impl extra member", t: reflect.TypeFor[Node](), in: `{"t":"User","v":null,"x":1}`},
-		{name: "bad enum", t: reflect.TypeFor[Status](), in: `"PURPLE"`},
-		{name: "enum not a string", t: reflect.TypeFor[Status](), in: `3`},
+		{name: "bad enum", t: reflect.TypeFor[Lifecycle](), in: `"PURPLE"`},
+		{name: "enum not a string", t: reflect.TypeFor[Lifecycle](), in: `3`},
 		{name: "invalid UTF-8", t: reflect.TypeFor[string](), in: "\"\xff\""},
 		{name: "text scalar garbage", t: reflect.TypeFor[netip.Addr](), in: `"not an ip"`},
 		{name: "bool from string", t: reflect.TypeFor[bool](), in: `"true"`},
@@ -502,7 +502,7 @@ func TestCodecDecodeErrors(t *testing.T) {
 // order, whitespace, escapes and number spelling are free in JSON.)
 func FuzzCodecDecode(f *testing.F) {
 	c := mustCodec(f, reflect.TypeFor[[]*Product]())
-	seeds := [][]*Product{nil, {}, {nil}, {fullProduct(), {Status: StatusRetired}}, {{Status: StatusActive, Related: []*Product{fullProduct()}}}}
+	seeds := [][]*Product{nil, {}, {nil}, {fullProduct(), {Lifecycle: LifecycleRetired}}, {{Lifecycle: LifecycleActive, Related: []*Product{fullProduct()}}}}
 	for _, s := range seeds {
 		b, err := c.encode(nil, s)
 		if err != nil {
@@ -534,7 +534,7 @@ func FuzzCodecDecode(f *testing.F) {
 // what encode wrote comes back byte for byte.
 func TestCodecSeedsReencodeExactly(t *testing.T) {
 	c := mustCodec(t, reflect.TypeFor[[]*Product]())
-	for _, s := range [][]*Product{nil, {}, {nil}, {fullProduct(), {Status: StatusRetired}}} {
+	for _, s := range [][]*Product{nil, {}, {nil}, {fullProduct(), {Lifecycle: LifecycleRetired}}} {
 		b, err := c.encode(nil, s)
 		if err != nil {
 			t.Fatal(err)

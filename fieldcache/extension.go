@@ -166,7 +166,7 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 
 // resolve answers one cached field from the cache, running its resolver on
 // a miss.
-func (e *Extension) resolve(ctx context.Context, fc *graphql.FieldContext, f *field, op *operation, next graphql.Resolver) (any, error) {
+func (e *Extension) resolve(ctx context.Context, fc *graphql.FieldContext, f *cachedField, op *operation, next graphql.Resolver) (any, error) {
 	q, err := f.query(ctx, fc)
 	if err != nil {
 		e.opts.Logger.Debug("field not cached: no key", "field", f.coordinate, "error", err)
@@ -219,7 +219,7 @@ func (e *Extension) resolve(ctx context.Context, fc *graphql.FieldContext, f *fi
 	return v, nil
 }
 
-func (e *Extension) record(op *operation, fc *graphql.FieldContext, f *field, status Status, res cache.Result) {
+func (e *Extension) record(op *operation, fc *graphql.FieldContext, f *cachedField, status Status, res cache.Result) {
 	f.counts[status].Inc()
 	op.answered(fc, f, status, res)
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // query is the cache query of the field fc is resolving.
-func (f *field) query(ctx context.Context, fc *graphql.FieldContext) (cache.Query, error) {
+func (f *cachedField) query(ctx context.Context, fc *graphql.FieldContext) (cache.Query, error) {
 	args := fc.Args
 	if f.rawArgs {
 		args = fc.Field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)
@@ -38,7 +38,7 @@ func (f *field) query(ctx context.Context, fc *graphql.FieldContext) (cache.Quer
 // field's coordinate, its arguments, the parent's identity and the shape of
 // its Go type. Aliases, operation names, variable names and the order of
 // arguments never reach it, so they never change the key.
-func (f *field) queryFor(args map[string]any, parent any) (cache.Query, error) {
+func (f *cachedField) queryFor(args map[string]any, parent any) (cache.Query, error) {
 	if f.rawArgs || f.identity != nil || f.fingerprint != "" {
 		plain, err := keyValue(args)
 		if err != nil {

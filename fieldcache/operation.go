@@ -56,7 +56,7 @@ func (op *operation) live() {
 	op.mu.Unlock()
 }
 
-func (op *operation) answered(fc *graphql.FieldContext, f *field, status Status, res cache.Result) {
+func (op *operation) answered(fc *graphql.FieldContext, f *cachedField, status Status, res cache.Result) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	if f.policy.Scope == cache.ScopePrivate {

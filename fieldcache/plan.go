@@ -19,13 +19,13 @@ import (
 // from the cache (cached), read its list's cached fields together
 // (children), or both.
 type plan struct {
-	cached   *field
-	children []*field // the cached fields of elem, the object type its list holds
+	cached   *cachedField
+	children []*cachedField // the cached fields of elem, the object type its list holds
 	elem     string
 }
 
-// field is one cached field.
-type field struct {
+// cachedField is one cached field.
+type cachedField struct {
 	coordinate string
 	def        *ast.FieldDefinition
 	policy     cache.Policy
@@ -55,7 +55,7 @@ const (
 
 func compile(schema *ast.Schema, fields *Fields, opts Options) (map[*ast.FieldDefinition]*plan, error) {
 	plans := map[*ast.FieldDefinition]*plan{}
-	byType := map[string][]*field{}
+	byType := map[string][]*cachedField{}
 	var errs []error
 	names := slices.Sorted(maps.Keys(schema.Types))
 	for _, name := range names {
@@ -105,11 +105,11 @@ func compile(schema *ast.Schema, fields *Fields, opts Options) (map[*ast.FieldDe
 
 // compileField reads one field's directive and checks that it can be
 // cached. A field whose maxAge is zero is not cached: it returns nil.
-func compileField(schema *ast.Schema, def *ast.Definition, fd *ast.FieldDefinition, d *ast.Directive, fields *Fields, opts Options) (*field, error) {
+func compileField(schema *ast.Schema, def *ast.Definition, fd *ast.FieldDefinition, d *ast.Directive, fields *Fields, opts Options) (*cachedField, error) {
 	if (schema.Mutation != nil && def.Name == schema.Mutation.Name) || (schema.Subscription != nil && def.Name == schema.Subscription.Name) {
 		return nil, errors.New("@cacheControl on a mutation or subscription field: only what queries read is cached")
 	}
-	f := &field{coordinate: def.Name + "." + fd.Name, def: fd, policy: cache.Policy{TTL: opts.MaxAge, Scope: opts.Scope}}
+	f := &cachedField{coordinate: def.Name + "." + fd.Name, def: fd, policy: cache.Policy{TTL: opts.MaxAge, Scope: opts.Scope}}
 	if err := readDirective(&f.policy, d); err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func parseTag(s string, fd *ast.FieldDefinition, hasParent bool) (tagTemplate, e
 }
 
 // tagsFor renders the field's tag templates for one query's arguments.
-func (f *field) tagsFor(q cache.Query) []string {
+func (f *cachedField) tagsFor(q cache.Query) []string {
 	if len(f.tags) == 0 {
 		return nil
 	}

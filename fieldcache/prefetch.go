@@ -21,7 +21,7 @@ func (e *Extension) prefetch(ctx context.Context, fc *graphql.FieldContext, p *p
 	oc := graphql.GetOperationContext(ctx)
 	var qs []cache.Query
 	for _, cf := range graphql.CollectFields(oc, fc.Field.Selections, []string{p.elem}) {
-		var f *field
+		var f *cachedField
 		for _, c := range p.children {
 			if c.def == cf.Definition {
 				f = c
@@ -53,7 +53,7 @@ func (e *Extension) prefetch(ctx context.Context, fc *graphql.FieldContext, p *p
 
 // childArgs are the arguments the cached field cf will be resolved with,
 // as its own query will read them.
-func childArgs(ctx context.Context, oc *graphql.OperationContext, fc *graphql.FieldContext, f *field, cf graphql.CollectedField) (map[string]any, bool) {
+func childArgs(ctx context.Context, oc *graphql.OperationContext, fc *graphql.FieldContext, f *cachedField, cf graphql.CollectedField) (map[string]any, bool) {
 	if f.rawArgs {
 		return cf.ArgumentMap(oc.Variables), true
 	}
