@@ -249,6 +249,8 @@ func (b *builder) build(t reflect.Type, path string) (encFunc, decFunc, error) {
 
 // checkPromoted refuses a struct whose marshaler comes from an embedded
 // field: the method would encode only that field and silently drop the rest.
+// reflect cannot tell a promoted method from one the struct redeclares, so a
+// struct that does both is refused too; naming the field is the way out.
 func (b *builder) checkPromoted(t reflect.Type, p pair, path string) error {
 	if t.Kind() != reflect.Struct {
 		return nil
@@ -260,7 +262,7 @@ func (b *builder) checkPromoted(t reflect.Type, p pair, path string) error {
 		}
 		ft := f.Type
 		if implements(ft, p.marshal) || implements(reflect.PointerTo(ft), p.marshal) || implements(ft, p.ctxM) || implements(reflect.PointerTo(ft), p.ctxM) {
-			return b.refuse(path, "%v gets %s from its embedded %v, which would drop its other fields: name the field, or give %v its own %s/%s", t, p.mName, ft, t, p.mName, p.uName)
+			return b.refuse(path, "%v gets %s from its embedded %v, which would drop its other fields: give the embedded field a name", t, p.mName, ft)
 		}
 	}
 	return nil

@@ -447,6 +447,51 @@ type oddNode struct{ F func() }
 
 func (*oddNode) IsNode() {}
 
+// A cyclic value must fail to encode, not overflow the stack: jsontext's
+// nesting limit stops it.
+func TestCodecCyclicValue(t *testing.T) {
+	p := &Product{Status: StatusActive}
+	p.Related = []*Product{p}
+	c := mustCodec(t, reflect.TypeFor[*Product]())
+	if _, err := c.encode(nil, p); err == nil {
+		t.Fatal("encoded a cyclic value")
+	}
+}
+
+// One codec serves every request for its field, so it is shared by
+// goroutines; run with -race.
+func TestCodecConcurrent(t *testing.T) {
+	c := mustCodec(t, reflect.TypeFor[[]*Product]())
+	want := []*Product{fullProduct(), nil}
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			for range 50 {
+				b, err := c.encode(nil, want)
+				if err != nil {
+					done <- err
+					return
+				}
+				got, err := c.decode(b)
+				if err != nil {
+					done <- err
+					return
+				}
+				if !reflect.DeepEqual(got, want) {
+					done <- fmt.Errorf("got %#v", got)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestCodecDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name string
