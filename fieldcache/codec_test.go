@@ -450,7 +450,7 @@ func (*oddNode) IsNode() {}
 // A cyclic value must fail to encode, not overflow the stack: jsontext's
 // nesting limit stops it.
 func TestCodecCyclicValue(t *testing.T) {
-	p := &Product{Status: StatusActive}
+	p := &Product{Lifecycle: LifecycleActive}
 	p.Related = []*Product{p}
 	c := mustCodec(t, reflect.TypeFor[*Product]())
 	if _, err := c.encode(nil, p); err == nil {
