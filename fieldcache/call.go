@@ -2,6 +2,7 @@ package fieldcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -66,10 +67,20 @@ func (c *call) load(fill context.Context) (cache.Fetched, error) {
 	if inline {
 		c.ran, c.value, c.err = true, v, err
 	}
+	if errors.Is(err, cache.ErrOriginNotFound) {
+		// The one error kept, briefly: an origin saying there is no such
+		// item (see cache.Options.NegativeTTL).
+		return cache.Fetched{NotFound: true}, nil
+	}
 	if err != nil {
 		return cache.Fetched{}, err
 	}
-	data, err := c.f.codec.encode(nil, v)
+	var data []byte
+	if c.f.custom != nil {
+		data, err = c.f.custom.Encode(v)
+	} else {
+		data, err = c.f.codec.encode(nil, v)
+	}
 	if err != nil {
 		return cache.Fetched{}, fmt.Errorf("fieldcache: %s: %w", c.f.coordinate, err)
 	}

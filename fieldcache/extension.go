@@ -36,6 +36,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger receives values that could not be stored. Nil: discarded.
 	Logger *slog.Logger
+	// Observe, when set, is told of every cached field answered: its
+	// coordinate and policy, what the cache returned (the zero Result when
+	// the field was resolved without it) and the error the field failed
+	// with. A service counts answers or sets its own headers with it.
+	Observe func(ctx context.Context, coordinate string, policy cache.Policy, res cache.Result, err error)
 }
 
 // An Extension is a gqlgen handler extension that answers the fields
@@ -46,6 +51,7 @@ type Extension struct {
 	opts    Options
 	schema  *ast.Schema
 	plans   map[*ast.FieldDefinition]*plan
+	roots   map[string]*cachedField // the cached fields of the query type
 	results *prometheus.CounterVec
 }
 
@@ -75,6 +81,12 @@ func New(es graphql.ExecutableSchema, fields *Fields, c *cache.Cache, opts Optio
 		return nil, err
 	}
 	e.plans = plans
+	e.roots = map[string]*cachedField{}
+	for _, p := range plans {
+		if f := p.cached; f != nil && f.identity == nil {
+			e.roots[f.coordinate] = f
+		}
+	}
 	e.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gqlcache", Name: "fieldcache_results_total",
 		Help: "Cached fields answered, by schema coordinate and status: HIT, STALE, MISS, NOT_STORED (answered, not stored), ERROR, UNCACHEABLE (no key could be made).",
@@ -170,7 +182,7 @@ func (e *Extension) resolve(ctx context.Context, fc *graphql.FieldContext, f *ca
 	q, err := f.query(ctx, fc)
 	if err != nil {
 		e.opts.Logger.Debug("field not cached: no key", "field", f.coordinate, "error", err)
-		e.record(op, fc, f, StatusUncacheable, cache.Result{})
+		e.record(ctx, op, fc, f, StatusUncacheable, cache.Result{}, nil)
 		op.live()
 		return next(ctx)
 	}
@@ -178,48 +190,69 @@ func (e *Extension) resolve(ctx context.Context, fc *graphql.FieldContext, f *ca
 	cl := &call{f: f, q: q, next: next, request: ctx, done: op.done, waiting: true}
 	res, err := e.c.Get(ctx, q, cl.load)
 	cl.finish()
-	switch {
-	case cl.ran && cl.err != nil && err != nil:
-		// The resolver's own error, as the uncached field would give it:
-		// errors are never stored.
-		e.record(op, fc, f, StatusError, cache.Result{})
-		return nil, cl.err
-	case cl.ran && res.Source != cache.SourceCache:
-		// The resolver ran for this request: its own value is the answer,
-		// whether or not it could be stored.
-		status := StatusMiss
-		if err != nil || !res.Stored {
-			status = StatusNotStored
-			if err != nil {
-				e.opts.Logger.Warn("field answered but not stored", "field", f.coordinate, "error", err)
-			}
-		}
-		e.record(op, fc, f, status, res)
-		return cl.value, nil
-	case err != nil:
-		e.record(op, fc, f, StatusError, cache.Result{})
-		return nil, err
-	}
-	v, err := f.codec.decode(res.Data)
 	if err != nil {
-		// An entry this build cannot read: resolve as if it were absent.
-		e.opts.Logger.Warn("cached value does not decode; resolving", "field", f.coordinate, "error", err)
-		e.record(op, fc, f, StatusUncacheable, cache.Result{})
-		op.live()
-		return next(ctx)
+		switch {
+		case cl.ran && cl.err != nil:
+			// The resolver's own error, as the uncached field would give
+			// it: errors are never stored.
+			err = cl.err
+		case cl.ran && f.custom == nil:
+			// The resolver answered, but its value could not be stored.
+			e.opts.Logger.Warn("field answered but not stored", "field", f.coordinate, "error", err)
+			e.record(ctx, op, fc, f, StatusNotStored, res, nil)
+			return cl.value, nil
+		}
+		e.record(ctx, op, fc, f, StatusError, res, err)
+		return nil, err
 	}
 	status := StatusHit
 	switch {
 	case res.Stale:
 		status = StatusStale
+	case res.Source == cache.SourceOrigin && !res.Stored:
+		status = StatusNotStored
 	case res.Source == cache.SourceOrigin:
-		status = StatusMiss // filled by another request's resolver
+		status = StatusMiss
 	}
-	e.record(op, fc, f, status, res)
+	if cl.ran && f.custom == nil && res.Source == cache.SourceOrigin {
+		// The resolver ran for this request: its own value is the answer.
+		e.record(ctx, op, fc, f, status, res, nil)
+		return cl.value, nil
+	}
+	var v any
+	if f.custom != nil {
+		v, err = f.custom.Decode(res)
+	} else {
+		v, err = f.codec.decode(res.Data)
+	}
+	if err != nil {
+		// An entry this build cannot read: resolve as if it were absent.
+		e.opts.Logger.Warn("cached value does not decode; resolving", "field", f.coordinate, "error", err)
+		e.record(ctx, op, fc, f, StatusUncacheable, cache.Result{}, nil)
+		op.live()
+		return next(ctx)
+	}
+	e.record(ctx, op, fc, f, status, res, nil)
 	return v, nil
 }
 
-func (e *Extension) record(op *operation, fc *graphql.FieldContext, f *cachedField, status Status, res cache.Result) {
+// Query returns the cache query the extension answers the query type's
+// field at coordinate with, for args as gqlgen coerces them, so that another
+// door (a REST endpoint, a compiled plan, an invalidation) reads and writes
+// the same entry. It fails for a field the extension does not cache or
+// that has a parent.
+func (e *Extension) Query(coordinate string, args map[string]any) (cache.Query, error) {
+	f := e.roots[coordinate]
+	if f == nil {
+		return cache.Query{}, fmt.Errorf("fieldcache: %s is not a cached field of the query type", coordinate)
+	}
+	return f.queryFor(args, nil)
+}
+
+func (e *Extension) record(ctx context.Context, op *operation, fc *graphql.FieldContext, f *cachedField, status Status, res cache.Result, err error) {
 	f.counts[status].Inc()
 	op.answered(fc, f, status, res)
+	if e.opts.Observe != nil {
+		e.opts.Observe(ctx, f.coordinate, f.policy, res, err)
+	}
 }

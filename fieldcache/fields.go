@@ -3,6 +3,8 @@ package fieldcache
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/gqlcache/gqlcache/cache"
 )
 
 // Fields is what the extension must know of a schema's Go types and cannot
@@ -15,15 +17,40 @@ type Fields struct {
 	// impls maps each Go interface type to its implementations, by name.
 	impls map[reflect.Type]map[string]reflect.Type
 	ids   map[string]func(parent any) (any, bool) // object type -> identity
+	// custom maps a coordinate to the Codec that stores its values instead
+	// of the typed codec.
+	custom map[string]Codec
 }
 
 // NewFields returns an empty set of fields.
 func NewFields() *Fields {
 	return &Fields{
-		types: map[string]reflect.Type{},
-		impls: map[reflect.Type]map[string]reflect.Type{},
-		ids:   map[string]func(any) (any, bool){},
+		types:  map[string]reflect.Type{},
+		impls:  map[reflect.Type]map[string]reflect.Type{},
+		ids:    map[string]func(any) (any, bool){},
+		custom: map[string]Codec{},
 	}
+}
+
+// A Codec stores a field's values in a form of its own choosing, instead of
+// the typed codec Field implies: a field whose answer another door (a REST
+// endpoint, say) shares, or whose type carries the cache's own figures.
+type Codec interface {
+	// Encode returns what the cache stores for v, one JSON value.
+	Encode(v any) ([]byte, error)
+	// Decode returns the field's value for a cached answer: res.Data is
+	// what Encode returned, beside where the answer came from and how
+	// fresh it is. It is called for every answer, the resolver's own
+	// included, so the value can always carry those figures.
+	Decode(res cache.Result) (any, error)
+}
+
+// Custom records that the field at coordinate stores its values through
+// codec. Its entries are keyed by its coordinate and arguments only, so
+// another door building the same cache query (see Extension.Query) shares
+// them.
+func Custom(f *Fields, coordinate string, codec Codec) {
+	f.custom[coordinate] = codec
 }
 
 // Field records that the field at coordinate ("Product.reviews") resolves to

@@ -30,6 +30,7 @@ type cachedField struct {
 	def        *ast.FieldDefinition
 	policy     cache.Policy
 	codec      *codec
+	custom     Codec // when set, stores the values instead of codec
 	// rawArgs keys the field by its arguments as the operation wrote them
 	// (variables substituted, defaults applied), not as gqlgen coerced
 	// them to Go values, whose types the key cannot all encode. Fields
@@ -73,10 +74,8 @@ func compile(schema *ast.Schema, fields *Fields, opts Options) (map[*ast.FieldDe
 				errs = append(errs, fmt.Errorf("fieldcache: %s.%s: %w", name, fd.Name, err))
 				continue
 			}
-			if f != nil {
-				plans[fd] = &plan{cached: f}
-				byType[name] = append(byType[name], f)
-			}
+			plans[fd] = &plan{cached: f}
+			byType[name] = append(byType[name], f)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -104,7 +103,8 @@ func compile(schema *ast.Schema, fields *Fields, opts Options) (map[*ast.FieldDe
 }
 
 // compileField reads one field's directive and checks that it can be
-// cached. A field whose maxAge is zero is not cached: it returns nil.
+// cached. A maxAge of zero is kept: the cache then never stores the field's
+// answers, but other doors still address it by the same query.
 func compileField(schema *ast.Schema, def *ast.Definition, fd *ast.FieldDefinition, d *ast.Directive, fields *Fields, opts Options) (*cachedField, error) {
 	if (schema.Mutation != nil && def.Name == schema.Mutation.Name) || (schema.Subscription != nil && def.Name == schema.Subscription.Name) {
 		return nil, errors.New("@cacheControl on a mutation or subscription field: only what queries read is cached")
@@ -113,19 +113,11 @@ func compileField(schema *ast.Schema, def *ast.Definition, fd *ast.FieldDefiniti
 	if err := readDirective(&f.policy, d); err != nil {
 		return nil, err
 	}
-	if f.policy.TTL <= 0 {
-		return nil, nil
+	if c := fields.custom[f.coordinate]; c != nil {
+		f.custom = c
+	} else if err := f.typed(fields); err != nil {
+		return nil, err
 	}
-	t, ok := fields.types[f.coordinate]
-	if !ok {
-		return nil, errors.New("no Go type is recorded for it: regenerate with go run github.com/gqlcache/gqlcache/cmd/gqlgen-cache")
-	}
-	c, err := newCodec(t, fields.impls)
-	if err != nil {
-		return nil, fmt.Errorf("its Go type %v cannot be cached: %w", t, err)
-	}
-	f.codec = c
-	f.fingerprint = fingerprint(t, fields.impls)
 	if schema.Query == nil || def.Name != schema.Query.Name {
 		f.identity = fields.ids[def.Name]
 		if f.identity == nil {
@@ -147,6 +139,21 @@ func compileField(schema *ast.Schema, def *ast.Definition, fd *ast.FieldDefiniti
 		}
 	}
 	return f, nil
+}
+
+// typed gives the field the typed codec of its Go type.
+func (f *cachedField) typed(fields *Fields) error {
+	t, ok := fields.types[f.coordinate]
+	if !ok {
+		return errors.New("no Go type is recorded for it: regenerate with go run github.com/gqlcache/gqlcache/cmd/gqlgen-cache")
+	}
+	c, err := newCodec(t, fields.impls)
+	if err != nil {
+		return fmt.Errorf("its Go type %v cannot be cached: %w", t, err)
+	}
+	f.codec = c
+	f.fingerprint = fingerprint(t, fields.impls)
+	return nil
 }
 
 var builtinScalar = map[string]bool{"String": true, "ID": true, "Int": true, "Float": true, "Boolean": true}
