@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gqlcache/gqlcache/cache"
+	"github.com/gqlcache/gqlcache/fieldcache"
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/gqlhttp"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
@@ -30,7 +31,8 @@ type deps struct {
 	cfg      config
 	cache    *cache.Cache
 	origin   origin.Origin
-	policies *resolvers.Policies
+	fields   *fieldcache.Extension // answers the cached fields, through cache
+	answers  *results.Counter      // each cached field's answers, per door
 	registry *prometheus.Registry
 	logger   *slog.Logger
 	tracer   trace.TracerProvider // nil: no tracing
@@ -45,7 +47,6 @@ func newServer(d deps) http.Handler {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 3, 12),
 	}, []string{"route", "code"})
 	d.registry.MustRegister(latency)
-	answers := results.New(d.registry, resolvers.DataField)
 	// What alerts compare resident memory with: the Go runtime's own metrics
 	// know its soft limit, not the limit the kernel enforces.
 	memLimit := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -64,17 +65,18 @@ func newServer(d deps) http.Handler {
 		return h
 	}
 
-	gql := route("graphql", handleGraphQL(d, answers))
+	gql := route("graphql", handleGraphQL(d))
 	shim := rest.New(rest.Options{
-		Cache:         d.cache,
-		Origin:        d.origin,
-		Field:         resolvers.DataField,
-		Policy:        d.policies.For(resolvers.DataField),
+		Cache:  d.cache,
+		Origin: d.origin,
+		Query: func(args map[string]any) (cache.Query, error) {
+			return d.fields.Query(resolvers.DataField, args)
+		},
 		Stale:         d.cfg.stale,
 		MaxQueryLen:   d.cfg.maxQueryLen,
 		AdminToken:    d.cfg.adminToken,
 		NaiveCachedAt: d.cfg.naiveCachedAt,
-		Results:       answers,
+		Results:       d.answers,
 	})
 
 	mux := http.NewServeMux()
@@ -106,8 +108,8 @@ func newServer(d deps) http.Handler {
 	return withDrain(d.drain, withRequestID(withRecover(d.logger, withURLLimit(d.cfg.maxURLBytes, withCORS(d.cfg.corsOrigins, facts)))))
 }
 
-func handleGraphQL(d deps, answers *results.Counter) http.Handler {
-	rd := resolvers.Deps{Cache: d.cache, Origin: d.origin, Policies: d.policies, AdminToken: d.cfg.adminToken, Results: answers}
+func handleGraphQL(d deps) http.Handler {
+	rd := resolvers.Deps{Cache: d.cache, Origin: d.origin, Fields: d.fields, AdminToken: d.cfg.adminToken, Results: d.answers}
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(rd)})
 	var plans gqlhttp.Compiler
 	if d.cfg.plans {
@@ -126,6 +128,7 @@ func handleGraphQL(d deps, answers *results.Counter) http.Handler {
 		Introspection:    d.cfg.introspection,
 		Suggestions:      !d.cfg.production,
 		ErrorPresenter:   resolvers.PresentError,
+		Extensions:       []graphql.HandlerExtension{d.fields},
 		RecoverFunc: func(ctx context.Context, p any) error {
 			id := requestID(ctx)
 			d.logger.ErrorContext(ctx, "panic in resolver", "panic", p, "path", graphql.GetPath(ctx).String(), "request_id", id)

@@ -3,7 +3,7 @@
 // honest freshness metadata on every answer.
 package main
 
-//go:generate go tool gqlgen generate
+//go:generate go run ./cmd/gqlgen-cache
 
 import (
 	"context"
@@ -26,8 +26,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gqlcache/gqlcache/cache"
-	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/internal/origin"
+	"github.com/gqlcache/gqlcache/internal/results"
 	"github.com/gqlcache/gqlcache/resolvers"
 )
 
@@ -226,15 +226,21 @@ func newApp(ctx context.Context, cfg config, org origin.Origin, logger *slog.Log
 		closeStore()
 		return nil, err
 	}
-	policies, err := resolvers.NewPolicies(graph.NewExecutableSchema(graph.Config{}).Schema(),
-		cache.Policy{TTL: cfg.ttl, Scope: cfg.scope})
+	answers := results.New(reg, resolvers.DataField)
+	fields, err := resolvers.NewExtension(c, resolvers.ExtensionOptions{
+		Default:    cache.Policy{TTL: cfg.ttl, Scope: cfg.scope},
+		AdminToken: cfg.adminToken,
+		Results:    answers,
+		Registerer: reg,
+		Logger:     logger,
+	})
 	if err != nil {
 		c.Close()
 		closeStore()
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	d := &drain{}
-	h := newServer(deps{cfg: cfg, cache: c, origin: org, policies: policies, registry: reg, logger: logger, tracer: tp, drain: d})
+	h := newServer(deps{cfg: cfg, cache: c, origin: org, fields: fields, answers: answers, registry: reg, logger: logger, tracer: tp, drain: d})
 	// The cache's background refreshes end before the store closes.
 	return &app{handler: h, cache: c, drain: d, build: b, close: func() { c.Close(); closeStore() }}, nil
 }

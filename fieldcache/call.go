@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +31,7 @@ type call struct {
 	q       cache.Query
 	next    graphql.Resolver
 	request context.Context // the request's context, which the children inherit
+	log     *slog.Logger
 	done    <-chan struct{} // closed when the operation's response is written
 
 	mu      sync.Mutex
@@ -63,7 +66,7 @@ func (c *call) load(fill context.Context) (cache.Fetched, error) {
 		}
 		rctx = fill
 	}
-	v, err := c.next(context.WithValue(rctx, hintsKey{}, h))
+	v, err := c.resolve(context.WithValue(rctx, hintsKey{}, h))
 	if inline {
 		c.ran, c.value, c.err = true, v, err
 	}
@@ -73,7 +76,7 @@ func (c *call) load(fill context.Context) (cache.Fetched, error) {
 		return cache.Fetched{NotFound: true}, nil
 	}
 	if err != nil {
-		return cache.Fetched{}, err
+		return cache.Fetched{}, &resolverError{err: err}
 	}
 	var data []byte
 	if c.f.custom != nil {
@@ -89,6 +92,39 @@ func (c *call) load(fill context.Context) (cache.Fetched, error) {
 	h.closed = true
 	return cache.Fetched{Data: data, Tags: append(c.f.tagsFor(c.q), h.tags...), MaxAge: h.maxAge, NoStore: h.noStore}, nil
 }
+
+// resolve runs the resolver, turning a panic into an error: the fill runs
+// on a goroutine of the cache's, where gqlgen's own recovery cannot reach,
+// and a panic there would end the process.
+func (c *call) resolve(ctx context.Context) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("resolver panicked", "field", c.f.coordinate, "panic", p, "stack", string(debug.Stack()))
+			err = errors.New("internal system error")
+		}
+	}()
+	return c.next(ctx)
+}
+
+// resolverError marks a resolver's own error on its way through the cache,
+// so the field can still give its message when the cache wraps it.
+type resolverError struct{ err error }
+
+func (e *resolverError) Error() string { return e.err.Error() }
+func (e *resolverError) Unwrap() error { return e.err }
+
+// fieldError is a cached field's failure when its resolver failed: the
+// resolver's message, as the uncached field would give it, over the cache's
+// error, which says how the fill failed (errors.Is finds
+// cache.ErrOriginUnavailable or cache.ErrOriginTimeout) and wraps the
+// resolver's own error (errors.As finds a *gqlerror.Error it returned).
+type fieldError struct {
+	msg   string
+	cause error
+}
+
+func (e *fieldError) Error() string { return e.msg }
+func (e *fieldError) Unwrap() error { return e.cause }
 
 // finish ends the window in which the resolver may run for this request and
 // waits for it if it is running.

@@ -187,20 +187,20 @@ func (e *Extension) resolve(ctx context.Context, fc *graphql.FieldContext, f *ca
 		return next(ctx)
 	}
 	ctx = cache.WithBatch(ctx, op.batch)
-	cl := &call{f: f, q: q, next: next, request: ctx, done: op.done, waiting: true}
+	cl := &call{f: f, q: q, next: next, request: ctx, log: e.opts.Logger, done: op.done, waiting: true}
 	res, err := e.c.Get(ctx, q, cl.load)
 	cl.finish()
 	if err != nil {
-		switch {
-		case cl.ran && cl.err != nil:
-			// The resolver's own error, as the uncached field would give
-			// it: errors are never stored.
-			err = cl.err
-		case cl.ran && f.custom == nil:
+		if cl.ran && cl.err == nil && f.custom == nil {
 			// The resolver answered, but its value could not be stored.
 			e.opts.Logger.Warn("field answered but not stored", "field", f.coordinate, "error", err)
 			e.record(ctx, op, fc, f, StatusNotStored, res, nil)
 			return cl.value, nil
+		}
+		if re := (*resolverError)(nil); errors.As(err, &re) {
+			// Errors are never stored: this one is the resolver's, given
+			// with its own message whichever request's resolver ran.
+			err = &fieldError{msg: re.Error(), cause: err}
 		}
 		e.record(ctx, op, fc, f, StatusError, res, err)
 		return nil, err

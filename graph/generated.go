@@ -297,7 +297,7 @@ type Query {
   data(
     "What to ask the origin. Equal strings share one cache entry."
     query: String!
-  ): DataPayload!
+  ): DataPayload! @cacheControl
 }
 
 type Mutation {

@@ -8,11 +8,12 @@ package resolvers
 import (
 	"context"
 
-	"github.com/99designs/gqlgen/graphql"
-
+	"github.com/gqlcache/gqlcache/cache"
+	"github.com/gqlcache/gqlcache/fieldcache"
 	"github.com/gqlcache/gqlcache/graph"
 	"github.com/gqlcache/gqlcache/graph/model"
 	"github.com/gqlcache/gqlcache/internal/httpapi"
+	"github.com/gqlcache/gqlcache/internal/origin"
 )
 
 // Invalidate is the resolver for the invalidate field.
@@ -20,7 +21,11 @@ func (r *mutationResolver) Invalidate(ctx context.Context, query string) (bool, 
 	if !r.authorized(ctx) {
 		return false, httpapi.GraphQLError(httpapi.CodeForbidden, "invalidate needs the admin bearer token")
 	}
-	return r.d.Cache.Invalidate(ctx, r.dataQuery(query))
+	q, err := r.d.DataQuery(query)
+	if err != nil {
+		return false, err
+	}
+	return r.d.Cache.Invalidate(ctx, q)
 }
 
 // InvalidateTags is the resolver for the invalidateTags field.
@@ -32,15 +37,23 @@ func (r *mutationResolver) InvalidateTags(ctx context.Context, tags []string, so
 	return err == nil, err
 }
 
-// Data is the resolver for the data field.
+// Data is the resolver for the data field: the origin call, which the
+// fieldcache extension makes only on a miss. What the origin says of its
+// answer (tags, max-age, no-store) goes to the cache with it.
 func (r *queryResolver) Data(ctx context.Context, query string) (*model.DataPayload, error) {
-	q := r.query(graphql.GetFieldContext(ctx))
-	res, err := r.d.Get(ctx, q, query)
+	got, err := r.d.Origin.Fetch(ctx, origin.Request{Query: query})
 	if err != nil {
 		return nil, err
 	}
-	httpapi.Collect(ctx, Freshness(res, q.Policy))
-	return payload(res), nil
+	if got.NotFound {
+		return nil, cache.ErrOriginNotFound
+	}
+	fieldcache.AddTags(ctx, got.Tags...)
+	fieldcache.SetMaxAge(ctx, got.MaxAge)
+	if got.NoStore {
+		fieldcache.NoStore(ctx)
+	}
+	return &model.DataPayload{Data: got.Data}, nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

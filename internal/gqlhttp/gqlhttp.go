@@ -115,6 +115,9 @@ type Options struct {
 	// ErrorPresenter and RecoverFunc are gqlgen's; nil: gqlgen's defaults.
 	ErrorPresenter graphql.ErrorPresenterFunc
 	RecoverFunc    graphql.RecoverFunc
+	// Extensions are added to gqlgen's server after the endpoint's own
+	// (the fieldcache extension, say).
+	Extensions []graphql.HandlerExtension
 }
 
 // New returns the GraphQL endpoint for es: POST with a JSON body, and GET
@@ -137,6 +140,9 @@ func New(es graphql.ExecutableSchema, o Options) http.Handler {
 	}
 	srv.Use(&operationLimits{lim: lim, introspection: o.Introspection})
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
+	for _, ext := range o.Extensions {
+		srv.Use(ext)
+	}
 	if o.ErrorPresenter != nil {
 		srv.SetErrorPresenter(o.ErrorPresenter)
 	}

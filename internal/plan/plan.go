@@ -90,9 +90,11 @@ func (r *Compiler) compileField(oc *graphql.OperationContext, f graphql.Collecte
 	if !ok {
 		return plannedField{}, false
 	}
-	pf := plannedField{key: quote(f.Alias), alias: f.Alias, arg: q}
-	coordinate, policy := r.d.Policies.Field(f.Definition)
-	pf.query = cache.Query{Field: coordinate, Args: map[string]any{"query": q}, Policy: policy}
+	cq, err := r.d.DataQuery(q)
+	if err != nil {
+		return plannedField{}, false
+	}
+	pf := plannedField{key: quote(f.Alias), alias: f.Alias, arg: q, query: cq}
 	for _, s := range graphql.CollectFields(oc, f.Selections, []string{"DataPayload"}) {
 		if !payloadFields[s.Name] || !plainField(s) || len(s.Selections) > 0 || len(s.Arguments) > 0 {
 			return plannedField{}, false

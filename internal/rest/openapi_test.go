@@ -193,11 +193,8 @@ func serveShim(t *testing.T, store cache.Store, co cache.Options, o Options) *ht
 	if o.Origin == nil {
 		o.Origin = origin.Generator{}
 	}
-	if o.Field == "" {
-		o.Field = "Query.data"
-	}
-	if o.Policy.TTL == 0 {
-		o.Policy.TTL = 5 * time.Second
+	if o.Query == nil {
+		o.Query = dataQueries(cache.Policy{TTL: 5 * time.Second})
 	}
 	h := New(o)
 	mux := http.NewServeMux()
@@ -391,7 +388,7 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 		}
 
 		private := serveShim(t, memoryStore(t), cache.Options{}, Options{
-			Origin: origin.Generator{}, Policy: cache.Policy{TTL: 5 * time.Second, Scope: cache.ScopePrivate},
+			Origin: origin.Generator{}, Query: dataQueries(cache.Policy{TTL: 5 * time.Second, Scope: cache.ScopePrivate}),
 		})
 		ex = c.do(t, private, http.MethodGet, "query=a", conforming)
 		if ex.status != http.StatusOK || ex.header.Get("Cache-Control") != "no-store" || ex.header.Get("ETag") != "" {

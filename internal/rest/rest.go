@@ -36,10 +36,10 @@ const DefaultMaxQueryLen = 4096
 type Options struct {
 	Cache  *cache.Cache
 	Origin origin.Origin
-	// Field is the schema coordinate the shim stands for ("Query.data"), and
-	// Policy that field's policy, so both doors share entries.
-	Field  string
-	Policy cache.Policy
+	// Query is the cache query of the GraphQL field the shim stands for, for
+	// its arguments: the GraphQL door's own (fieldcache.Extension.Query for
+	// "Query.data"), so that both doors share entries.
+	Query func(args map[string]any) (cache.Query, error)
 	// Stale is the cache's stale window, announced to HTTP caches as
 	// stale-while-revalidate and stale-if-error. Zero: not announced.
 	Stale time.Duration
@@ -84,10 +84,15 @@ func (h *Handler) Get() http.Handler {
 			httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
 			return
 		}
-		res, err := h.o.Cache.Get(r.Context(), h.cacheQuery(req), func(ctx context.Context) (cache.Fetched, error) {
+		q, err := h.cacheQuery(req)
+		if err != nil {
+			httpapi.WriteError(w, httpapi.CodeInternal, err.Error())
+			return
+		}
+		res, err := h.o.Cache.Get(r.Context(), q, func(ctx context.Context) (cache.Fetched, error) {
 			return h.o.Origin.Fetch(ctx, req.Request)
 		})
-		h.o.Results.Count(results.REST, h.o.Field, res, err)
+		h.o.Results.Count(results.REST, q.Field, res, err)
 		if err != nil {
 			writeCacheError(w, r, err)
 			return
@@ -95,7 +100,7 @@ func (h *Handler) Get() http.Handler {
 		// Header values share one backing array and the names are already
 		// canonical: this is the hottest path the service has.
 		vals := make([]string, 5)
-		vals[0], vals[1], vals[2] = h.cacheControl(res), strconv.Itoa(res.Age()), h.cacheStatus(res)
+		vals[0], vals[1], vals[2] = h.cacheControl(res, q.Policy), strconv.Itoa(res.Age()), h.cacheStatus(res)
 		hdr := w.Header()
 		hdr["Cache-Control"], hdr["Age"], hdr["Cache-Status"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
 		if res.TagList != "" {
@@ -144,7 +149,12 @@ func (h *Handler) Delete() http.Handler {
 			httpapi.WriteError(w, httpapi.CodeBadRequest, err.Error())
 			return
 		}
-		existed, err := h.o.Cache.Invalidate(r.Context(), h.cacheQuery(req))
+		q, err := h.cacheQuery(req)
+		if err != nil {
+			httpapi.WriteError(w, httpapi.CodeInternal, err.Error())
+			return
+		}
+		existed, err := h.o.Cache.Invalidate(r.Context(), q)
 		if err != nil {
 			writeCacheError(w, r, err)
 			return
@@ -201,13 +211,13 @@ var noArgs = map[string]any{}
 // order is not. A lone query parameter has the arguments of data(query:),
 // so both doors share that entry; anything else has arguments GraphQL
 // cannot give (no query, or params), so it never meets a GraphQL entry.
-func (h *Handler) cacheQuery(req request) cache.Query {
-	q := cache.Query{Field: h.o.Field, Policy: h.o.Policy}
+func (h *Handler) cacheQuery(req request) (cache.Query, error) {
+	var args map[string]any
 	switch {
 	case req.Params == nil && req.hasQuery:
-		q.Args = map[string]any{"query": req.Query}
+		args = map[string]any{"query": req.Query}
 	case req.Params == nil:
-		q.Args = noArgs
+		args = noArgs
 	default:
 		params := make(map[string]any, len(req.Params))
 		for name, vs := range req.Params {
@@ -217,12 +227,12 @@ func (h *Handler) cacheQuery(req request) cache.Query {
 			}
 			params[name] = vals
 		}
-		q.Args = map[string]any{"params": params}
+		args = map[string]any{"params": params}
 		if req.hasQuery {
-			q.Args["query"] = req.Query
+			args["query"] = req.Query
 		}
 	}
-	return q
+	return h.o.Query(args)
 }
 
 // parse reads a /data query string. Every query string the original service
@@ -312,10 +322,10 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // cacheControl gives HTTP caches the same policy the service follows: the
 // entry's whole freshness lifetime as max-age (the Age header says how much
 // of it is spent) and the stale window the service itself would serve in.
-func (h *Handler) cacheControl(res cache.Result) string {
+func (h *Handler) cacheControl(res cache.Result, p cache.Policy) string {
 	return httpapi.Freshness{
 		Cacheable: res.Stored,
-		Private:   h.o.Policy.Scope == cache.ScopePrivate,
+		Private:   p.Scope == cache.ScopePrivate,
 		MaxAge:    res.MaxAge(),
 		Stale:     int(h.o.Stale / time.Second),
 	}.CacheControl()

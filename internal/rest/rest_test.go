@@ -237,11 +237,19 @@ func newTestHandler(t testing.TB, o Options) *Handler {
 		c.Close()
 		_ = store.Close()
 	})
-	o.Cache, o.Origin, o.Field = c, echoOrigin{}, "Query.data"
-	if o.Policy.TTL == 0 {
-		o.Policy.TTL = 5 * time.Second
+	o.Cache, o.Origin = c, echoOrigin{}
+	if o.Query == nil {
+		o.Query = dataQueries(cache.Policy{TTL: 5 * time.Second})
 	}
 	return New(o)
+}
+
+// dataQueries stands in for the GraphQL door's query builder: the data
+// field's coordinate and policy, with the arguments the shim gives.
+func dataQueries(p cache.Policy) func(map[string]any) (cache.Query, error) {
+	return func(args map[string]any) (cache.Query, error) {
+		return cache.Query{Field: "Query.data", Args: args, Policy: p}, nil
+	}
 }
 
 func serveGet(h *Handler, rawQuery string, header ...string) *httptest.ResponseRecorder {
@@ -282,7 +290,7 @@ func TestGetIfNoneMatch(t *testing.T) {
 
 	// An answer that was not stored has no validator, so nothing matches it,
 	// not even *.
-	private := newTestHandler(t, Options{Policy: cache.Policy{TTL: time.Second, Scope: cache.ScopePrivate}})
+	private := newTestHandler(t, Options{Query: dataQueries(cache.Policy{TTL: time.Second, Scope: cache.ScopePrivate})})
 	if rec := serveGet(private, "query=a", "If-None-Match", "*"); rec.Code != http.StatusOK || rec.Header().Get("ETag") != "" {
 		t.Errorf("unstored answer with If-None-Match *: %d ETag %q; want 200 without an ETag", rec.Code, rec.Header().Get("ETag"))
 	}

@@ -30,16 +30,18 @@ func Deps(t testing.TB, org origin.Origin, ttl time.Duration, opts cache.Options
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	p, err := resolvers.NewPolicies(graph.NewExecutableSchema(graph.Config{}).Schema(), cache.Policy{TTL: ttl})
+	ext, err := resolvers.NewExtension(c, resolvers.ExtensionOptions{Default: cache.Policy{TTL: ttl}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resolvers.Deps{Cache: c, Origin: org, Policies: p}
+	return resolvers.Deps{Cache: c, Origin: org, Fields: ext}
 }
 
 // Endpoint returns the real GraphQL endpoint around the resolvers over d,
-// presenting errors as the service does.
+// with the extension answering the cached fields and errors presented as
+// the service presents them.
 func Endpoint(d resolvers.Deps, opts gqlhttp.Options) http.Handler {
 	opts.ErrorPresenter = resolvers.PresentError
+	opts.Extensions = append(opts.Extensions, d.Fields)
 	return gqlhttp.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolvers.New(d)}), opts)
 }
