@@ -234,7 +234,7 @@ func cacheKeyFields(typename string, d *ast.Directive) ([]string, error) {
 
 // readKey returns the Go expression reading the key field name from p.
 func readKey(obj *codegen.Object, name string, explicit bool) (string, error) {
-	why := "the identity of a " + obj.Name + " keys the cached fields under it, so it must be read from the parent value without running a resolver"
+	why := obj.Name + "'s identity keys the cached fields under it, so it must be read from the parent value without running a resolver"
 	if !explicit {
 		why += "; declare @cacheKey(fields: [...]) on " + obj.Name + " to key it by other fields"
 	}
