@@ -265,6 +265,11 @@ func readKey(obj *codegen.Object, name string, explicit bool) (string, error) {
 		case !f.NoErr:
 			return "", fmt.Errorf("%s.%s is a key field but its method %s returns an error: %s", obj.Name, name, f.GoFieldName, why)
 		}
+		// A type bound to a Go interface has its methods on the value:
+		// a pointer to an interface has none.
+		if types.IsInterface(obj.Type) {
+			return "(*p)." + f.GoFieldName + "()", nil
+		}
 		return "p." + f.GoFieldName + "()", nil
 	}
 	return "", fmt.Errorf("%s.%s is a key field but is not bound to a struct field or method: %s", obj.Name, name, why)

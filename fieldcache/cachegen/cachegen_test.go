@@ -158,6 +158,7 @@ func TestGenerateRegistersCachedFieldsImplementationsAndIdentities(t *testing.T)
 		"Identity[bound.Account] Account: p.Code()",
 		"Identity[model.Item] Item: []any{p.ShopID, p.Sku}",
 		"Identity[model.Shop] Shop: p.ID",
+		"Identity[bound.Thing] Thing: (*p).Key()",
 	}
 	got := registrations(t, src)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -189,6 +190,7 @@ field Shop.items []*model.Item
 id Account a1
 id Item [s1 k1]
 id Shop s1
+id Thing t1
 impl model.Found *Item *model.Item
 impl model.Found *Shop *model.Shop
 impl model.Found Item model.Item
@@ -234,7 +236,9 @@ func main() {
 			lines = append(lines, fmt.Sprintf("impl %v %s %v", iface, name, t))
 		}
 	}
+	var thing bound.Thing = bound.AThing{K: "t1"}
 	parents := map[string]any{
+		"Thing":   &thing,
 		"Shop":    &model.Shop{ID: "s1"},
 		"Item":    model.Item{ShopID: "s1", Sku: "k1"},
 		"Account": &bound.Account{AccountCode: "a1"},

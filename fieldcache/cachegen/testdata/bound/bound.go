@@ -24,3 +24,13 @@ type ErrKey struct{ ref string }
 
 // Ref is ErrKey's key field.
 func (k ErrKey) Ref() (string, error) { return k.ref, nil }
+
+// Thing is an object type bound to a Go interface: its key is read through
+// the interface's method.
+type Thing interface{ Key() string }
+
+// AThing is a Thing.
+type AThing struct{ K string }
+
+// Key is Thing's key field.
+func (a AThing) Key() string { return a.K }
