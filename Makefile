@@ -42,9 +42,9 @@ check: prometheus
 	go run $(STATICCHECK) ./...
 	promtool check rules deploy/prometheus/*.rules.yml
 	cd deploy/prometheus && promtool test rules *.rules.test.yml
-	@before=$$(find graph resolvers client deploy/grafana -name '*.go' -o -path 'client/web/*' -type f -o -name '*.json' -path 'deploy/grafana/*' | sort | xargs cat | sha256sum); \
+	@before=$$(find graph resolvers client deploy/grafana examples/catalog/graph examples/catalog/resolvers -name '*.go' -o -path 'client/web/*' -type f -o -name '*.json' -path 'deploy/grafana/*' | sort | xargs cat | sha256sum); \
 	go generate ./... && \
-	after=$$(find graph resolvers client deploy/grafana -name '*.go' -o -path 'client/web/*' -type f -o -name '*.json' -path 'deploy/grafana/*' | sort | xargs cat | sha256sum); \
+	after=$$(find graph resolvers client deploy/grafana examples/catalog/graph examples/catalog/resolvers -name '*.go' -o -path 'client/web/*' -type f -o -name '*.json' -path 'deploy/grafana/*' | sort | xargs cat | sha256sum); \
 	[ "$$before" = "$$after" ] || { echo "generated code was stale: go generate ./... changed it; commit the result"; exit 1; }
 
 generate:

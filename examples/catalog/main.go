@@ -12,7 +12,7 @@
 //	ORIGIN_LATENCY  slows each origin call by this Go duration ("50ms"); default 0
 //
 // /metrics counts the origin's calls (catalog_origin_calls_total{field}),
-// which is how a tester sees what the cache saved.
+// which is how a tester sees what the cache saved. docs/catalog.md says more.
 package main
 
 // gqlgen generate plus graph/cachefields.go, the registry fieldcache.New

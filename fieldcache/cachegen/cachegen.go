@@ -234,7 +234,7 @@ func cacheKeyFields(typename string, d *ast.Directive) ([]string, error) {
 
 // readKey returns the Go expression reading the key field name from p.
 func readKey(obj *codegen.Object, name string, explicit bool) (string, error) {
-	why := "the identity of a " + obj.Name + " keys the cached fields under it, so it must be read from the parent value without running a resolver"
+	why := obj.Name + "'s identity keys the cached fields under it, so it must be read from the parent value without running a resolver"
 	if !explicit {
 		why += "; declare @cacheKey(fields: [...]) on " + obj.Name + " to key it by other fields"
 	}
@@ -264,6 +264,11 @@ func readKey(obj *codegen.Object, name string, explicit bool) (string, error) {
 			return "", fmt.Errorf("%s.%s is a key field but its method %s returns (value, ok): %s", obj.Name, name, f.GoFieldName, why)
 		case !f.NoErr:
 			return "", fmt.Errorf("%s.%s is a key field but its method %s returns an error: %s", obj.Name, name, f.GoFieldName, why)
+		}
+		// A type bound to a Go interface has its methods on the value:
+		// a pointer to an interface has none.
+		if types.IsInterface(obj.Type) {
+			return "(*p)." + f.GoFieldName + "()", nil
 		}
 		return "p." + f.GoFieldName + "()", nil
 	}

@@ -188,6 +188,8 @@ func (o *Origin) Search(ctx context.Context, text string) ([]model.SearchResult,
 
 // Cart returns customer's cart: three products chosen from the customer's
 // name, so that each customer has a cart of their own and always the same.
+// Its total is at list prices, as of when the cart was read, not the live
+// prices the items' price fields answer.
 func (o *Origin) Cart(ctx context.Context, customer string) (*model.Cart, error) {
 	if _, err := o.call(ctx, FieldCart); err != nil {
 		return nil, err
@@ -196,11 +198,14 @@ func (o *Origin) Cart(ctx context.Context, customer string) (*model.Cart, error)
 	h.Write([]byte(customer))
 	seed := int(h.Sum32() % Products)
 	cart := &model.Cart{}
+	cents := 0
 	for k := range 3 {
 		i := (seed + k*337) % Products
 		cart.Items = append(cart.Items, o.copyOf(i))
-		cart.Total += listPrice(i + 1)
+		cents += listCents(i + 1)
 	}
+	// Summed in cents: floats would answer 51.870000000000005.
+	cart.Total = float64(cents) / 100
 	return cart, nil
 }
 
@@ -228,7 +233,7 @@ func (o *Origin) Price(ctx context.Context, productID string) (float64, error) {
 	if !ok {
 		return 0, fmt.Errorf("no product %q", productID)
 	}
-	return listPrice(p) + float64(n%100)/100, nil
+	return float64(listCents(p)+int(n%100)) / 100, nil
 }
 
 // lookup returns a copy of the product id, or nil. Copies, so that a
@@ -310,5 +315,5 @@ func reviews(n int) []*model.Review {
 	return out
 }
 
-// listPrice is product n's price before the live feed moves it.
-func listPrice(n int) float64 { return float64(500+n*37%5000) / 100 }
+// listCents is product n's price in cents before the live feed moves it.
+func listCents(n int) int { return 500 + n*37%5000 }

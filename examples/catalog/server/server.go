@@ -42,6 +42,9 @@ type ServerOptions struct {
 	OriginLatency time.Duration
 	// Logger receives the cache's and the extension's logs. Nil: discarded.
 	Logger *slog.Logger
+	// CachePrefix starts every cache key. Default "catalog". Tests sharing
+	// one Redis each take their own, so that no run sees another's entries.
+	CachePrefix string
 }
 
 // The cache's settings. Fixed, as an example's should be: a team copying it
@@ -92,7 +95,11 @@ func NewServer(o ServerOptions) (http.Handler, func(), error) {
 		}
 		store = ms
 	}
-	c, err := cache.New(store, cache.Options{Prefix: "catalog", Stale: stale, Registerer: reg, Logger: logger})
+	prefix := o.CachePrefix
+	if prefix == "" {
+		prefix = "catalog"
+	}
+	c, err := cache.New(store, cache.Options{Prefix: prefix, Stale: stale, Registerer: reg, Logger: logger})
 	if err != nil {
 		closeStore()
 		return nil, nil, err
