@@ -54,7 +54,7 @@ generate:
 # committed, so that they run as ordinary test cases from then on.
 FUZZTIME ?= 20s
 FUZZ_TARGETS = ./cache:FuzzDeriveKey ./cache:FuzzDecodeEntry \
-	./internal/rest:FuzzParse ./internal/gqlhttp:FuzzPost
+	./internal/rest:FuzzParse ./internal/gqlhttp:FuzzPost ./fieldcache:FuzzCodecDecode
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
