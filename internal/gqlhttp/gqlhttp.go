@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -205,6 +206,19 @@ type planner struct {
 // operations are a few hundred bytes, and a larger one is still planned,
 // just compiled anew each time.
 const maxPlannedRequest = 4 << 10
+
+// noPlans plans nothing: every request goes to gqlgen.
+var noPlans = &planner{}
+
+// forRequest returns the plans r may be answered by: none when r asks for
+// the cache's report (Cache-Debug: true), which gqlgen's extensions write
+// and plans do not.
+func (p *planner) forRequest(r *http.Request) *planner {
+	if p.compiler != nil && strings.EqualFold(r.Header.Get("Cache-Debug"), "true") {
+		return noPlans
+	}
+	return p
+}
 
 // serve answers from the plan for request, if there is one.
 func (p *planner) serve(ctx context.Context, w http.ResponseWriter, m mediaType, request string, get bool) bool {

@@ -69,7 +69,8 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	request := "POST " + string(body)
-	if t.plans.serve(r.Context(), w, m, request, false) {
+	plans := t.plans.forRequest(r)
+	if plans.serve(r.Context(), w, m, request, false) {
 		return
 	}
 	req, msg := decodeBody(body)
@@ -83,7 +84,7 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	params.Headers = r.Header
-	execute(r.Context(), w, m, exec, params, false, t.plans, request)
+	execute(r.Context(), w, m, exec, params, false, plans, request)
 }
 
 // tooLarge refuses r's body and lets the client finish sending it, so that
@@ -171,7 +172,8 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return
 	}
 	request := "GET " + r.URL.RawQuery
-	if t.plans.serve(r.Context(), w, m, request, true) {
+	plans := t.plans.forRequest(r)
+	if plans.serve(r.Context(), w, m, request, true) {
 		return
 	}
 	vals, err := url.ParseQuery(r.URL.RawQuery)
@@ -208,5 +210,5 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		writeError(w, m, ref.code, ref.msg)
 		return
 	}
-	execute(r.Context(), w, m, exec, params, true, t.plans, request)
+	execute(r.Context(), w, m, exec, params, true, plans, request)
 }
