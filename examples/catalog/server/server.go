@@ -58,6 +58,16 @@ const (
 	// stale is how long past its maxAge an entry is still served while one
 	// refresh runs, so that an expiring hot key does not stall its readers.
 	stale = 30 * time.Second
+	// resolverSlots bounds the cached fields' resolvers running at once in
+	// this process. A cold page runs one per item that misses, all at once
+	// (gqlgen resolves a list's items concurrently): the core's default of
+	// 16, made for one database, would refuse most of a 100-item page as
+	// busy. A backend with less room sets less.
+	resolverSlots = 128
+	// resolverQueueWait is how long a resolver waits for a slot before its
+	// field fails as busy: a page's worth of queued resolvers, not the
+	// core's 100ms.
+	resolverQueueWait = 2 * time.Second
 	// queryCacheSize is how many parsed queries gqlgen keeps.
 	queryCacheSize = 1000
 )
@@ -99,7 +109,10 @@ func NewServer(o ServerOptions) (http.Handler, func(), error) {
 	if prefix == "" {
 		prefix = "catalog"
 	}
-	c, err := cache.New(store, cache.Options{Prefix: prefix, Stale: stale, Registerer: reg, Logger: logger})
+	c, err := cache.New(store, cache.Options{
+		Prefix: prefix, Stale: stale, Registerer: reg, Logger: logger,
+		OriginMaxInflight: resolverSlots, OriginQueueWait: resolverQueueWait,
+	})
 	if err != nil {
 		closeStore()
 		return nil, nil, err
