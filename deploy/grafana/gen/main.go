@@ -117,6 +117,10 @@ func build() ([]byte, error) {
 			target{rate("door, field, status", "gqlcache_field_results_total"), "{{door}} {{field}} {{status}}"})).
 		WithPanel(graph("Hit ratio by field", "Share of each cached field's answers served fresh, both doors together.", "percentunit",
 			target{ratio("field", "hit"), "{{field}}"}).Max(1)).
+		WithPanel(graph("GraphQL fields by status", "Cached fields the GraphQL extension answered per second, by schema coordinate and status: HIT, STALE, MISS, NOT_STORED, ERROR, UNCACHEABLE (docs/fieldcache.md).", "ops",
+			target{rate("field, status", "gqlcache_fieldcache_results_total"), "{{field}} {{status}}"})).
+		WithPanel(graph("Batched reads", "Keys read ahead of their fields in one store round trip per list level: a list's cached fields.", "ops",
+			target{rate("instance", "gqlcache_cache_prefetched_keys_total"), "{{instance}}"})).
 		WithPanel(graph("Coalesced waits", "Misses that joined a fill in flight in this process, and fills that waited for another process's lease: origin calls saved.", "ops",
 			target{rate("instance", "gqlcache_cache_coalesced_waits_total"), "coalesced {{instance}}"},
 			target{rate("instance", "gqlcache_cache_lease_waits_total"), "lease waits {{instance}}"})).
