@@ -155,9 +155,11 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 		return next(ctx)
 	}
 	op := operationFrom(ctx)
-	if op == nil {
+	if op == nil || op.over() {
 		// Only a response the extension follows can run a fill safely (see
-		// call), so without one the field is resolved as if uncached.
+		// call): without one, or once it is written (a field of a deferred
+		// fragment, resolved after it), the field is resolved as if
+		// uncached.
 		return next(ctx)
 	}
 	var v any

@@ -49,6 +49,16 @@ func operationFrom(ctx context.Context) *operation {
 	return op
 }
 
+// over reports whether the response has been written.
+func (op *operation) over() bool {
+	select {
+	case <-op.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // live marks the response as holding a value answered afresh each time.
 func (op *operation) live() {
 	op.mu.Lock()
