@@ -389,7 +389,7 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 	for _, tc := range []struct {
 		name, sdl string
 		fields    func(*fieldcache.Fields)
-		want      string
+		want, why string
 	}{{
 		name: "a parent without identity",
 		sdl: `type Query { box: Box @cacheControl(maxAge: 60) }
@@ -398,7 +398,7 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 			fieldcache.Field[*box](f, "Query.box")
 			fieldcache.Field[[]string](f, "Box.contents")
 		},
-		want: "Box.contents",
+		want: "Box.contents", why: "no identity",
 	}, {
 		name: "a cached mutation",
 		sdl: `type Query { item(id: ID!): Item @cacheControl(maxAge: 60) }
@@ -409,7 +409,7 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 			fieldcache.Field[*item](f, "Mutation.rename")
 			fieldcache.Identity[item](f, "Item", func(i *item) any { return i.ID })
 		},
-		want: "Mutation.rename",
+		want: "Mutation.rename", why: "mutation or subscription",
 	}, {
 		name: "a Go type that cannot round-trip",
 		sdl: `type Query { item(id: ID!): Item @cacheControl(maxAge: 60) secret: Sealed @cacheControl(maxAge: 60) }
@@ -419,7 +419,7 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 			fieldcache.Field[*item](f, "Query.item")
 			fieldcache.Field[*sealed](f, "Query.secret")
 		},
-		want: "Query.secret",
+		want: "Query.secret", why: "unexported",
 	}, {
 		name: "a field with no Go type recorded",
 		sdl: `type Query { item(id: ID!): Item @cacheControl(maxAge: 60) other(id: ID!): Item @cacheControl(maxAge: 60) }
@@ -427,7 +427,7 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 		fields: func(f *fieldcache.Fields) {
 			fieldcache.Field[*item](f, "Query.item")
 		},
-		want: "Query.other",
+		want: "Query.other", why: "no Go type",
 	}, {
 		name: "a tag placeholder naming no argument",
 		sdl: `type Query { item(id: ID!): Item @cacheControl(maxAge: 60, tags: ["item:{nope}"]) }
@@ -435,7 +435,7 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 		fields: func(f *fieldcache.Fields) {
 			fieldcache.Field[*item](f, "Query.item")
 		},
-		want: "Query.item",
+		want: "Query.item", why: "{nope}",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, gerr := gqlparser.LoadSchema(&ast.Source{Name: "test.graphqls", Input: directives + tc.sdl})
@@ -448,8 +448,10 @@ func TestNewRefusesWhatItCannotCache(t *testing.T) {
 			if err == nil {
 				t.Fatalf("New accepted the schema (%v)", ext)
 			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("New's error does not name %s: %v", tc.want, err)
+			// The reason too: a refusal for another cause would pass
+			// on the name alone.
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("New's error does not name %s and say %q: %v", tc.want, tc.why, err)
 			}
 			t.Logf("refused: %v", err)
 		})
