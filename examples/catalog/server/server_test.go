@@ -194,3 +194,18 @@ func TestPlaygroundAndMetricsAreServed(t *testing.T) {
 		t.Errorf("/metrics has no catalog_origin_calls_total{field=\"Query.product\"}: %v", calls)
 	}
 }
+
+// TestColdPageIsAnsweredWhole: a cold products(first: 100) runs a hundred
+// reviews resolvers at once, which the catalog's origin slots must take
+// within their queue: with the core's defaults (16 slots, 100ms) and a
+// 50ms origin, 52 of them were refused as busy and the page failed.
+func TestColdPageIsAnsweredWhole(t *testing.T) {
+	ts := start(t, server.ServerOptions{OriginLatency: 50 * time.Millisecond})
+	r := query(t, ts, "", `{ products(first: 100) { id reviews { stars } } }`)
+	if len(r.Errors) > 0 {
+		t.Fatalf("cold page: %d errors, the first %q", len(r.Errors), r.Errors[0].Message)
+	}
+	if got := originCalls(t, ts)["Product.reviews"]; got != 100 {
+		t.Errorf("Product.reviews origin calls: %d; want 100", got)
+	}
+}
