@@ -210,7 +210,8 @@ const benchPageQuery = `{"query":"{ products(first: 100) { reviews { stars } } }
 // BenchmarkProductsPage reads a page of 100 products and each one's
 // reviews from Redis: store round trips per request (roundtrips/op) and
 // time, cold (every iteration under a fresh prefix: every field a miss,
-// origin latency 0), warm without the near cache, warm with it.
+// origin latency 0), warm without the near cache, warm with it; and the
+// same page without the extension (uncached, origin latency 0).
 func BenchmarkProductsPage(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		o := benchOrigin(b)
@@ -233,6 +234,13 @@ func BenchmarkProductsPage(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
+	})
+	b.Run("uncached", func(b *testing.B) {
+		h := benchServer(b, benchOrigin(b), nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			benchPost(b, h, benchPageQuery)
+		}
 	})
 	for _, kind := range []string{"warm", "warm+near"} {
 		b.Run(kind, func(b *testing.B) {
