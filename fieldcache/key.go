@@ -44,15 +44,12 @@ func (f *cachedField) queryFor(args map[string]any, parent any) (cache.Query, er
 		if err != nil {
 			return cache.Query{}, err
 		}
-		args, _ = plain.(map[string]any)
-		if args == nil {
-			args = make(map[string]any, 2)
-		}
-		if !f.rawArgs {
-			// keyValue returns a gqlgen-owned map unchanged; the resolver
-			// must not see what the key adds.
-			args = maps.Clone(args)
-		}
+		// A map of its own, sized for what the key adds: keyValue may
+		// return a gqlgen-owned map unchanged, and the resolver must not
+		// see the additions.
+		m, _ := plain.(map[string]any)
+		args = make(map[string]any, len(m)+2)
+		maps.Copy(args, m)
 	}
 	if f.identity != nil {
 		id, ok := f.identity(parent)
