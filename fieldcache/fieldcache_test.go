@@ -689,4 +689,3 @@ func TestCancelledRequest(t *testing.T) {
 		}
 	})
 }
-
