@@ -135,6 +135,8 @@ const (
 
 var statusNames = [statusCount]string{"HIT", "STALE", "MISS", "NOT_STORED", "ERROR", "UNCACHEABLE"}
 
+// String gives the status its name: HIT, STALE, MISS, NOT_STORED, ERROR or
+// UNCACHEABLE.
 func (s Status) String() string { return statusNames[s] }
 
 // MarshalText gives a Status its name in extensions.cache.
