@@ -11,11 +11,9 @@ package fieldcache_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,48 +30,11 @@ import (
 	"github.com/gqlcache/gqlcache/internal/redistest"
 )
 
-// benchCountingStore counts the calls that reach Redis over the network
-// on a read or a fill: each is one round trip. Embedding keeps the store's
-// other interfaces (TagIndex, Broadcaster), so the near cache and tags work
-// as they do unwrapped.
-type benchCountingStore struct {
-	*cache.RedisStore
-	calls atomic.Int64
-}
-
-func (s *benchCountingStore) Get(ctx context.Context, key string) ([]byte, error) {
-	s.calls.Add(1)
-	return s.RedisStore.Get(ctx, key)
-}
-
-func (s *benchCountingStore) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
-	s.calls.Add(1)
-	return s.RedisStore.GetMany(ctx, keys)
-}
-
-func (s *benchCountingStore) Claim(ctx context.Context, key, token string, leaseTTL time.Duration) (cache.Claim, error) {
-	s.calls.Add(1)
-	return s.RedisStore.Claim(ctx, key, token, leaseTTL)
-}
-
-func (s *benchCountingStore) Fill(ctx context.Context, key string, stamp, value []byte, ttl time.Duration, token string) (bool, error) {
-	s.calls.Add(1)
-	return s.RedisStore.Fill(ctx, key, stamp, value, ttl, token)
-}
-
-func (s *benchCountingStore) Tag(ctx context.Context, key string, tagKeys []string, until, now time.Time) (time.Time, error) {
-	s.calls.Add(1)
-	return s.RedisStore.Tag(ctx, key, tagKeys, until, now)
-}
-
-func (s *benchCountingStore) Release(ctx context.Context, key, token string) error {
-	s.calls.Add(1)
-	return s.RedisStore.Release(ctx, key, token)
-}
-
-// benchRedis opens a counting store on the shared Redis, closed at the
-// benchmark's end.
-func benchRedis(b *testing.B) *benchCountingStore {
+// benchRedis opens the shared Redis behind the behaviour tests' counting
+// store, closed at the benchmark's end: every call it counts is one round
+// trip. The wrapper still announces writes, so the near cache runs as it
+// does unwrapped.
+func benchRedis(b *testing.B) (cache.Store, *counting) {
 	b.Helper()
 	url, _ := redistest.Shared(b)
 	rs, err := cache.OpenRedis(url, time.Second)
@@ -81,7 +42,8 @@ func benchRedis(b *testing.B) *benchCountingStore {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = rs.Close() })
-	return &benchCountingStore{RedisStore: rs}
+	cs := &counting{tagged: rs}
+	return &broadcasting{counting: cs, Broadcaster: rs}, cs
 }
 
 // benchServer is the catalog's gqlgen handler as examples/catalog/server
@@ -164,7 +126,7 @@ func BenchmarkTypedFieldHit(b *testing.B) {
 	for _, kind := range []string{"uncached", "memory", "redis", "redis+near"} {
 		b.Run(kind, func(b *testing.B) {
 			o := benchOrigin(b)
-			var store *benchCountingStore
+			var counted *counting
 			var c *cache.Cache
 			switch kind {
 			case "memory":
@@ -175,10 +137,12 @@ func BenchmarkTypedFieldHit(b *testing.B) {
 				b.Cleanup(func() { _ = ms.Close() })
 				c = benchCache(b, ms, redistest.Prefix(b), 0)
 			case "redis":
-				store = benchRedis(b)
+				var store cache.Store
+				store, counted = benchRedis(b)
 				c = benchCache(b, store, redistest.Prefix(b), 0)
 			case "redis+near":
-				store = benchRedis(b)
+				var store cache.Store
+				store, counted = benchRedis(b)
 				c = benchCache(b, store, redistest.Prefix(b), time.Second)
 			}
 			h := benchServer(b, o, c)
@@ -186,8 +150,8 @@ func BenchmarkTypedFieldHit(b *testing.B) {
 			benchPost(b, h, benchTypedQuery) // and holds the near copies
 			calls := benchOriginCalls(o)
 			var trips int64
-			if store != nil {
-				trips = store.calls.Load()
+			if counted != nil {
+				trips = counted.snapshot().total()
 			}
 			b.ReportAllocs()
 			for b.Loop() {
@@ -198,8 +162,8 @@ func BenchmarkTypedFieldHit(b *testing.B) {
 					b.Fatalf("%d origin calls during the hits", n)
 				}
 			}
-			if store != nil {
-				b.ReportMetric(float64(store.calls.Load()-trips)/float64(b.N), "roundtrips/op")
+			if counted != nil {
+				b.ReportMetric(float64(counted.snapshot().total()-trips)/float64(b.N), "roundtrips/op")
 			}
 		})
 	}
@@ -215,7 +179,7 @@ const benchPageQuery = `{"query":"{ products(first: 100) { reviews { stars } } }
 func BenchmarkProductsPage(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		o := benchOrigin(b)
-		store := benchRedis(b)
+		store, counted := benchRedis(b)
 		var trips int64
 		b.ReportAllocs()
 		for b.Loop() {
@@ -225,11 +189,11 @@ func BenchmarkProductsPage(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := benchServer(b, o, c)
-			before := store.calls.Load()
+			before := counted.snapshot().total()
 			b.StartTimer()
 			benchPost(b, h, benchPageQuery)
 			b.StopTimer()
-			trips += store.calls.Load() - before
+			trips += counted.snapshot().total() - before
 			c.Close() // waits for the fills still writing
 			b.StartTimer()
 		}
@@ -245,7 +209,7 @@ func BenchmarkProductsPage(b *testing.B) {
 	for _, kind := range []string{"warm", "warm+near"} {
 		b.Run(kind, func(b *testing.B) {
 			o := benchOrigin(b)
-			store := benchRedis(b)
+			store, counted := benchRedis(b)
 			var nearTTL time.Duration
 			if kind == "warm+near" {
 				nearTTL = time.Second
@@ -253,7 +217,7 @@ func BenchmarkProductsPage(b *testing.B) {
 			h := benchServer(b, o, benchCache(b, store, redistest.Prefix(b), nearTTL))
 			benchPost(b, h, benchPageQuery)
 			benchPost(b, h, benchPageQuery)
-			calls, trips := benchOriginCalls(o), store.calls.Load()
+			calls, trips := benchOriginCalls(o), counted.snapshot().total()
 			b.ReportAllocs()
 			for b.Loop() {
 				benchPost(b, h, benchPageQuery)
@@ -261,7 +225,7 @@ func BenchmarkProductsPage(b *testing.B) {
 			if n := benchOriginCalls(o) - calls; n != 0 {
 				b.Fatalf("%d origin calls during the hits (products %d, reviews %d) in %d iterations", n, o.Calls(origin.FieldProducts), o.Calls(origin.FieldReviews), b.N)
 			}
-			b.ReportMetric(float64(store.calls.Load()-trips)/float64(b.N), "roundtrips/op")
+			b.ReportMetric(float64(counted.snapshot().total()-trips)/float64(b.N), "roundtrips/op")
 		})
 	}
 }

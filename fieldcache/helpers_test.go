@@ -41,7 +41,12 @@ type tagged interface {
 // method: what a user pays in round trips, not only what was answered.
 type counting struct {
 	tagged
-	gets, getManys, claims, fills, releases, replaces atomic.Int64
+	gets, getManys, claims, fills, releases, replaces, tags atomic.Int64
+}
+
+func (s *counting) Tag(ctx context.Context, key string, tagKeys []string, until, now time.Time) (time.Time, error) {
+	s.tags.Add(1)
+	return s.tagged.Tag(ctx, key, tagKeys, until, now)
 }
 
 func (s *counting) Get(ctx context.Context, key string) ([]byte, error) {
@@ -75,18 +80,18 @@ func (s *counting) Replace(ctx context.Context, key string, value []byte, ttl ti
 }
 
 // storeCalls is a snapshot of the counts, to subtract one from another.
-type storeCalls struct{ Gets, GetManys, Claims, Fills, Releases, Replaces int64 }
+type storeCalls struct{ Gets, GetManys, Claims, Fills, Releases, Replaces, Tags int64 }
 
 func (s *counting) snapshot() storeCalls {
-	return storeCalls{s.gets.Load(), s.getManys.Load(), s.claims.Load(), s.fills.Load(), s.releases.Load(), s.replaces.Load()}
+	return storeCalls{s.gets.Load(), s.getManys.Load(), s.claims.Load(), s.fills.Load(), s.releases.Load(), s.replaces.Load(), s.tags.Load()}
 }
 
 func (a storeCalls) minus(b storeCalls) storeCalls {
-	return storeCalls{a.Gets - b.Gets, a.GetManys - b.GetManys, a.Claims - b.Claims, a.Fills - b.Fills, a.Releases - b.Releases, a.Replaces - b.Replaces}
+	return storeCalls{a.Gets - b.Gets, a.GetManys - b.GetManys, a.Claims - b.Claims, a.Fills - b.Fills, a.Releases - b.Releases, a.Replaces - b.Replaces, a.Tags - b.Tags}
 }
 
 func (a storeCalls) total() int64 {
-	return a.Gets + a.GetManys + a.Claims + a.Fills + a.Releases + a.Replaces
+	return a.Gets + a.GetManys + a.Claims + a.Fills + a.Releases + a.Replaces + a.Tags
 }
 
 // broadcasting is a counting Redis store that still announces its writes:
